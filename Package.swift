@@ -1,0 +1,63 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "voxbridge-dispatch",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "voxbridge-dispatch", targets: ["VoxBridgeDispatch"]),
+
+        .library(name: "SettingsStore", targets: ["SettingsStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // System libraries.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+
+
+        // Libraries.
+
+        .target(
+            name: "SettingsStore",
+            dependencies: ["CSQLite"]
+        ),
+
+        // The executable.
+        .executableTarget(
+            name: "VoxBridgeDispatch",
+            dependencies: [
+                "SettingsStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // Tests: one target per module.
+
+        .testTarget(name: "SettingsStoreTests", dependencies: ["SettingsStore"]),
+        .testTarget(
+            name: "VoxBridgeDispatchTests",
+            dependencies: [
+                "VoxBridgeDispatch",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

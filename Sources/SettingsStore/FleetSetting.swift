@@ -1,0 +1,48 @@
+/// The stored `voxcore_fleet` setting as the API shows it.
+public struct FleetSetting: Sendable, Equatable {
+    /// The list.
+    public var list: FleetList
+    /// Raised by one on every accepted write; 0 in a new database.
+    public var version: Int
+    /// When the last write was accepted (or the database created), ISO 8601 UTC to the second.
+    public var updatedAt: String
+
+    /// Creates a setting value.
+    public init(list: FleetList, version: Int, updatedAt: String) {
+        self.list = list
+        self.version = version
+        self.updatedAt = updatedAt
+    }
+}
+
+/// Who made a settings write, kept in the history.
+public enum SettingsActor: String, Sendable {
+    /// The HTTP API (the VoxUI settings page).
+    case api
+    /// The `voxbridge-dispatch fleet` command.
+    case cli
+}
+
+/// One accepted write, as the history table keeps it.
+public struct SettingsHistoryEntry: Sendable, Equatable {
+    /// The setting's key, `voxcore_fleet`.
+    public var key: String
+    /// The list that was written.
+    public var urls: [String]
+    /// The version the write produced.
+    public var version: Int
+    /// When it was accepted, ISO 8601 UTC.
+    public var changedAt: String
+    /// Who wrote it.
+    public var actor: SettingsActor
+}
+
+/// What ``SettingsStore/addFleetEntry(_:actor:)`` did.
+public enum FleetAddResult: Sendable, Equatable {
+    /// The entry was appended; the new setting.
+    case added(FleetSetting)
+    /// The entry was already listed; nothing changed.
+    case alreadyListed(FleetSetting)
+    /// The list already holds ``FleetList/maximumCount`` entries; nothing changed.
+    case listFull(FleetSetting)
+}

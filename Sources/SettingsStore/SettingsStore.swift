@@ -1,0 +1,229 @@
+import CSQLite
+import Foundation
+import Synchronization
+
+/// The settings database: one SQLite file holding the current `voxcore_fleet` list and the
+/// history of every accepted write.
+///
+/// The file is opened in WAL mode with a busy timeout, so `serve` and the `fleet` command can use
+/// it at once: readers never block, and a writer waits for another writer instead of failing.
+/// Every write is one `BEGIN IMMEDIATE` transaction that updates the setting and appends to the
+/// history together, so a crash never leaves half a write.
+///
+/// A change made by another process (or another connection) is seen through ``generation()``,
+/// which reads `PRAGMA data_version`: cheap enough to call before every pick.
+public final class SettingsStore: Sendable {
+    /// The schema this build writes and reads (`PRAGMA user_version`).
+    public static let schemaVersion = 1
+    /// The key of the fleet list in the settings table.
+    public static let fleetKey = "voxcore_fleet"
+
+    /// The database file's path.
+    public let path: String
+
+    private struct State {
+        let connection: SQLiteConnection
+        /// The last `PRAGMA data_version` seen; it changes when another connection commits.
+        var lastDataVersion: Int64
+        /// Raised whenever the data may have changed, by this connection or another.
+        var generation: UInt64
+    }
+
+    private let state: Mutex<State>
+
+    /// Opens (or creates) the database at `path`, checks it, and brings its schema up to date.
+    /// - Parameter busyTimeoutMilliseconds: how long a write waits for another process's write.
+    /// - Throws: ``SettingsStoreError``: `cannotOpen`, `notADatabase`, `corrupt`, `schemaTooNew`.
+    ///   A file that is not a database, or is damaged, is left exactly as it was.
+    public init(path: String, busyTimeoutMilliseconds: Int32 = 5_000) throws(SettingsStoreError) {
+        self.path = path
+        let exists = FileManager.default.fileExists(atPath: path)
+        let connection = try SQLiteConnection(path: path, create: !exists)
+        connection.setBusyTimeout(milliseconds: busyTimeoutMilliseconds)
+
+        // Read-only checks first: none of them writes, so a foreign or damaged file is untouched.
+        let userVersion = try connection.integer("PRAGMA user_version")
+        if exists {
+            let check = try connection.query("PRAGMA quick_check")
+            guard check == [[.text("ok")]] else {
+                let firstProblem = check.first.flatMap { row -> String? in
+                    if case .text(let text)? = row.first { text } else { nil }
+                } ?? "quick_check failed"
+                throw .corrupt(reason: firstProblem)
+            }
+        }
+        guard userVersion <= Self.schemaVersion else {
+            throw .schemaTooNew(found: Int(userVersion), supported: Self.schemaVersion)
+        }
+
+        try connection.execute("PRAGMA journal_mode = WAL")
+        try Self.migrate(connection, from: Int(userVersion))
+        let dataVersion = try connection.integer("PRAGMA data_version")
+        self.state = Mutex(State(connection: connection, lastDataVersion: dataVersion, generation: 0))
+        // Validate what is stored now, so a hand-edited value is reported at start, not at a pick.
+        _ = try fleet()
+    }
+
+    // MARK: - Reading
+
+    /// The current fleet list with its version and time.
+    public func fleet() throws(SettingsStoreError) -> FleetSetting {
+        try state.withLock { state throws(SettingsStoreError) in
+            try Self.readFleet(state.connection)
+        }
+    }
+
+    /// A number that changes whenever the stored data may have changed, through this store or any
+    /// other connection or process. Compare it with the last value seen; when it differs, read
+    /// ``fleet()`` again. Costs one `PRAGMA data_version`.
+    public func generation() throws(SettingsStoreError) -> UInt64 {
+        try state.withLock { state throws(SettingsStoreError) in
+            let dataVersion = try state.connection.integer("PRAGMA data_version")
+            if dataVersion != state.lastDataVersion {
+                state.lastDataVersion = dataVersion
+                state.generation &+= 1
+            }
+            return state.generation
+        }
+    }
+
+    /// The accepted writes of the fleet list, newest first.
+    public func history(limit: Int = 100) throws(SettingsStoreError) -> [SettingsHistoryEntry] {
+        try state.withLock { state throws(SettingsStoreError) in
+            let rows = try state.connection.query(
+                "SELECT key, value, version, changed_at, actor FROM settings_history WHERE key = ? ORDER BY version DESC LIMIT ?",
+                [.text(Self.fleetKey), .integer(Int64(limit))]
+            )
+            return try rows.map { row throws(SettingsStoreError) in
+                guard case .text(let key) = row[0], case .text(let value) = row[1], case .integer(let version) = row[2],
+                    case .text(let changedAt) = row[3], case .text(let actorText) = row[4],
+                    let actor = SettingsActor(rawValue: actorText)
+                else { throw .corrupt(reason: "unreadable history row") }
+                return SettingsHistoryEntry(
+                    key: key, urls: try Self.decodeList(value).urls, version: Int(version), changedAt: changedAt, actor: actor)
+            }
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Replaces the fleet list, raising the version by one (an identical list too).
+    /// - Parameter expectedVersion: when set, the write happens only if it is the current version
+    ///   (`If-Match`); otherwise ``SettingsStoreError/versionConflict(expected:current:)``.
+    @discardableResult
+    public func replaceFleet(
+        with list: FleetList, expectedVersion: Int? = nil, actor: SettingsActor
+    ) throws(SettingsStoreError) -> FleetSetting {
+        try write { connection throws(SettingsStoreError) in
+            let current = try Self.readFleet(connection)
+            if let expectedVersion, expectedVersion != current.version {
+                throw .versionConflict(expected: expectedVersion, current: current.version)
+            }
+            return try Self.store(list, after: current, actor: actor, in: connection)
+        }
+    }
+
+    /// Appends `entry` to the fleet list unless it is already listed (then nothing changes).
+    public func addFleetEntry(_ entry: FleetEntry, actor: SettingsActor) throws(SettingsStoreError) -> FleetAddResult {
+        try write { connection throws(SettingsStoreError) in
+            let current = try Self.readFleet(connection)
+            do {
+                guard let list = try current.list.adding(entry) else { return .alreadyListed(current) }
+                return .added(try Self.store(list, after: current, actor: actor, in: connection))
+            } catch {
+                // FleetList.adding throws only when the list is at its maximum length.
+                return .listFull(current)
+            }
+        }
+    }
+
+    /// Removes `entry` from the fleet list. Returns `nil`, changing nothing, when it is not listed.
+    public func removeFleetEntry(_ entry: FleetEntry, actor: SettingsActor) throws(SettingsStoreError) -> FleetSetting? {
+        try write { connection throws(SettingsStoreError) in
+            let current = try Self.readFleet(connection)
+            guard let list = current.list.removing(entry) else { return nil }
+            return try Self.store(list, after: current, actor: actor, in: connection)
+        }
+    }
+
+    /// Runs `body` in one immediate transaction and marks the data as changed when it commits.
+    private func write<T: Sendable>(_ body: (SQLiteConnection) throws(SettingsStoreError) -> T) throws(SettingsStoreError) -> T {
+        try state.withLock { state throws(SettingsStoreError) in
+            let result = try state.connection.transaction { () throws(SettingsStoreError) in try body(state.connection) }
+            state.generation &+= 1
+            return result
+        }
+    }
+
+    // MARK: - Schema and rows
+
+    private static func migrate(_ connection: SQLiteConnection, from version: Int) throws(SettingsStoreError) {
+        guard version < 1 else { return }
+        try connection.transaction { () throws(SettingsStoreError) in
+            try connection.execute("""
+                CREATE TABLE settings (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    value TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    updated_at TEXT NOT NULL
+                );
+                CREATE TABLE settings_history (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    key TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    changed_at TEXT NOT NULL,
+                    actor TEXT NOT NULL CHECK (actor IN ('api', 'cli'))
+                );
+                CREATE UNIQUE INDEX settings_history_key_version ON settings_history (key, version);
+                PRAGMA user_version = 1;
+                """)
+            _ = try connection.query(
+                "INSERT INTO settings (key, value, version, updated_at) VALUES (?, '[]', 0, ?)",
+                [.text(fleetKey), .text(timestampNow())]
+            )
+        }
+    }
+
+    private static func readFleet(_ connection: SQLiteConnection) throws(SettingsStoreError) -> FleetSetting {
+        let rows = try connection.query(
+            "SELECT value, version, updated_at FROM settings WHERE key = ?", [.text(fleetKey)])
+        guard let row = rows.first, case .text(let value) = row[0], case .integer(let version) = row[1],
+            case .text(let updatedAt) = row[2]
+        else { throw .corrupt(reason: "the voxcore_fleet setting is missing or unreadable") }
+        return FleetSetting(list: try decodeList(value), version: Int(version), updatedAt: updatedAt)
+    }
+
+    private static func store(
+        _ list: FleetList, after current: FleetSetting, actor: SettingsActor, in connection: SQLiteConnection
+    ) throws(SettingsStoreError) -> FleetSetting {
+        let setting = FleetSetting(list: list, version: current.version + 1, updatedAt: timestampNow())
+        let value = encodeList(list)
+        _ = try connection.query(
+            "UPDATE settings SET value = ?, version = ?, updated_at = ? WHERE key = ?",
+            [.text(value), .integer(Int64(setting.version)), .text(setting.updatedAt), .text(fleetKey)])
+        _ = try connection.query(
+            "INSERT INTO settings_history (key, value, version, changed_at, actor) VALUES (?, ?, ?, ?, ?)",
+            [.text(fleetKey), .text(value), .integer(Int64(setting.version)), .text(setting.updatedAt), .text(actor.rawValue)])
+        return setting
+    }
+
+    private static func encodeList(_ list: FleetList) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        // Encoding an array of strings cannot fail.
+        let data = (try? encoder.encode(list.urls)) ?? Data("[]".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func decodeList(_ text: String) throws(SettingsStoreError) -> FleetList {
+        guard let urls = try? JSONDecoder().decode([String].self, from: Data(text.utf8)),
+            let list = try? FleetList(validating: urls)
+        else { throw .corrupt(reason: "the stored voxcore_fleet value is not a valid fleet list") }
+        return list
+    }
+
+    private static func timestampNow() -> String {
+        Date.now.formatted(.iso8601)
+    }
+}

@@ -1,0 +1,48 @@
+/// Everything `serve` needs to know, resolved from the command line, then the `VOXBRIDGE_*`
+/// environment, then these defaults (the contract's option table).
+struct DispatchConfiguration: Sendable, Equatable {
+    /// The address to bind; only a loopback address unless an admin token is set.
+    var host: String = "127.0.0.1"
+    /// The port to bind; 0 picks a free one (the "listening on" line shows it).
+    var port: Int = 8080
+    /// The SQLite settings database file.
+    var databasePath: String = "voxbridge.sqlite"
+    /// Bound on each health probe, connect and answer together.
+    var probeTimeout: Duration = .milliseconds(500)
+    /// How old (by its start) a reading may be and still serve a pick; zero: every pick probes.
+    var freshness: Duration = .milliseconds(250)
+    /// Consecutive failed probes that take a server down.
+    var fall: Int = 3
+    /// Consecutive good probes that bring a down server up again.
+    var rise: Int = 2
+    /// How often a down server is probed in the background.
+    var downInterval: Duration = .seconds(1)
+    /// A reservation ends when a good probe of its server started at least this long after it.
+    var reservationSettle: Duration = .seconds(1)
+    /// A reservation ends after this long in any case.
+    var reservationTTL: Duration = .seconds(10)
+    /// Guards settings writes (`VOXBRIDGE_ADMIN_TOKEN`); also accepted wherever the pick token is.
+    var adminToken: String? = nil
+    /// When set, guards picking, releasing and the read endpoints (`VOXBRIDGE_PICK_TOKEN`).
+    var pickToken: String? = nil
+    /// The log level (`VOXBRIDGE_LOG_LEVEL`): trace, debug, info, notice, warning, error, critical.
+    var logLevel: String = "info"
+
+    /// The largest settings request body accepted.
+    static let maximumRequestBodyBytes = 1 << 20
+
+    /// Whether `host` names a loopback address, which is all that may be bound without an admin
+    /// token: with no token, settings writes are open, so only local callers may reach them.
+    var bindsLoopbackOnly: Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        if bare == "localhost" || bare == "::1" { return true }
+        let octets = bare.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
+    /// `http://HOST:PORT` with an IPv6 host in brackets.
+    func baseURL(port actualPort: Int) -> String {
+        let shownHost = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        return "http://\(shownHost):\(actualPort)"
+    }
+}

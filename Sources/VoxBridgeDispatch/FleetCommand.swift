@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import SettingsStore
+
+/// `voxbridge-dispatch fleet list|add|remove`: the operators' way to change the fleet list from a
+/// shell or a script. Each change is a settings write like a PUT (the version rises and the
+/// history keeps it), and a running `serve` uses it on its next pick.
+struct FleetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fleet",
+        abstract: "List, add or remove fleet servers in the settings database.",
+        subcommands: [List.self, Add.self, Remove.self]
+    )
+
+    /// Validates and normalises a URL given on the command line.
+    static func entry(_ url: String) throws(CommandLineFailure) -> FleetEntry {
+        do {
+            return try FleetEntry(url)
+        } catch {
+            throw CommandLineFailure("invalid fleet server URL \"\(url)\": \(error.reason)")
+        }
+    }
+
+    /// The `--db` option shared by the fleet subcommands.
+    struct DatabaseOption: ParsableArguments {
+        @Option(help: "SQLite settings database (default: VOXBRIDGE_DB or voxbridge.sqlite).")
+        var db: String?
+
+        func open() throws(CommandLineFailure) -> SettingsStore {
+            let path = ConfigurationResolver(environment: ProcessInfo.processInfo.environment).string("db", db)
+                ?? DispatchConfiguration().databasePath
+            return try CommandLineFailure.wrap { () throws(SettingsStoreError) in try SettingsStore(path: path) }
+        }
+    }
+
+    /// `fleet list`: one entry a line.
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the fleet list, one URL a line.")
+        @OptionGroup var database: DatabaseOption
+
+        func run() async throws {
+            let store = try database.open()
+            let setting = try CommandLineFailure.wrap { () throws(SettingsStoreError) in try store.fleet() }
+            for url in setting.list.urls { print(url) }
+        }
+    }
+
+    /// `fleet add URL [--verify]`.
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a fleet server URL (already listed: nothing changes).")
+        @Argument(help: "The fleet server's base URL, e.g. https://fleet-2.example.com") var url: String
+        @OptionGroup var database: DatabaseOption
+        @Flag(help: "Probe URL/health/fleet first and refuse a server that does not answer healthy.")
+        var verify = false
+
+        func run() async throws {
+            let entry = try FleetCommand.entry(url)
+            if verify {
+                try await FleetVerifier.verify(entry)
+            }
+            let store = try database.open()
+            let result = try CommandLineFailure.wrap { () throws(SettingsStoreError) in
+                try store.addFleetEntry(entry, actor: .cli)
+            }
+            switch result {
+            case .added(let setting):
+                print("added \(entry.url) (version \(setting.version), \(setting.list.entries.count) servers)")
+            case .alreadyListed(let setting):
+                print("\(entry.url) is already listed; nothing changed (version \(setting.version))")
+            case .listFull:
+                throw CommandLineFailure("the fleet list already has \(FleetList.maximumCount) servers, the most allowed; nothing changed")
+            }
+        }
+    }
+
+    /// `fleet remove URL`.
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a fleet server URL (not listed: an error).")
+        @Argument(help: "The fleet server's base URL, as listed (it is normalised first).") var url: String
+        @OptionGroup var database: DatabaseOption
+
+        func run() async throws {
+            let entry = try FleetCommand.entry(url)
+            let store = try database.open()
+            let removed = try CommandLineFailure.wrap { () throws(SettingsStoreError) in
+                try store.removeFleetEntry(entry, actor: .cli)
+            }
+            guard let setting = removed else {
+                throw CommandLineFailure("\(entry.url) is not in the fleet list; nothing changed")
+            }
+            print("removed \(entry.url) (version \(setting.version), \(setting.list.entries.count) servers)")
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import SettingsStore
+
+/// `voxbridge-dispatch serve`: opens the settings database and serves the HTTP API until
+/// SIGTERM or SIGINT, then finishes the requests in flight and exits 0.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the pick and settings API (the default subcommand)."
+    )
+
+    @OptionGroup var options: ServeOptions
+
+    func run() async throws {
+        let configuration = try CommandLineFailure.wrap { () throws(ConfigurationError) in
+            try options.resolve(environment: ProcessInfo.processInfo.environment)
+        }
+        guard configuration.adminToken != nil || configuration.bindsLoopbackOnly else {
+            throw CommandLineFailure(
+                "refusing to bind \(configuration.host) without VOXBRIDGE_ADMIN_TOKEN: settings writes would be open to the network; set the token or bind 127.0.0.1")
+        }
+        let logger = makeLogger(level: configuration.logLevel)
+        let store = try CommandLineFailure.wrap { () throws(SettingsStoreError) in
+            try SettingsStore(path: configuration.databasePath)
+        }
+        let application = buildApplication(configuration: configuration, store: store, logger: logger) { port in
+            logger.info("listening on \(configuration.baseURL(port: port))")
+        }
+        try await application.runService()
+    }
+}
+
+/// The process's logger: one line per event on standard output, flushed at once so that a
+/// supervisor or a test reading a pipe sees it immediately.
+func makeLogger(level: String) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardOutput(label: label)
+        handler.logLevel = Logger.Level(rawValue: level) ?? .info
+        return handler
+    }
+    var logger = Logger(label: "voxbridge-dispatch")
+    logger.logLevel = Logger.Level(rawValue: level) ?? .info
+    return logger
+}

@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+
+/// The `serve` options as typed on the command line; each one left out is read from the
+/// environment (`VOXBRIDGE_` + its name in capitals with `_` for `-`), then defaulted.
+struct ServeOptions: ParsableArguments {
+    @Option(help: "Address to bind (default 127.0.0.1; only loopback without VOXBRIDGE_ADMIN_TOKEN).")
+    var host: String?
+
+    @Option(help: "Port to bind; 0 picks a free port (default 8080).")
+    var port: Int?
+
+    @Option(help: "SQLite settings database (default voxbridge.sqlite).")
+    var db: String?
+
+    @Option(name: .customLong("probe-timeout-ms"), help: "Bound on each health probe in ms (default 500).")
+    var probeTimeoutMilliseconds: Int?
+
+    @Option(name: .customLong("freshness-ms"), help: "Max age of a reading that serves a pick, in ms; 0: every pick probes (default 250).")
+    var freshnessMilliseconds: Int?
+
+    @Option(help: "Consecutive failed probes that take a server down (default 3).")
+    var fall: Int?
+
+    @Option(help: "Consecutive good probes that bring a server up again (default 2).")
+    var rise: Int?
+
+    @Option(name: .customLong("down-interval-ms"), help: "How often a down server is probed, in ms (default 1000).")
+    var downIntervalMilliseconds: Int?
+
+    @Option(name: .customLong("reservation-settle-ms"), help: "A good probe this long after a reservation ends it, in ms (default 1000).")
+    var reservationSettleMilliseconds: Int?
+
+    @Option(name: .customLong("reservation-ttl-ms"), help: "A reservation ends after this long in any case, in ms (default 10000).")
+    var reservationTTLMilliseconds: Int?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
+    var logLevel: String?
+
+    /// Resolves the options against `environment` into a configuration.
+    /// - Throws: ``ConfigurationError`` naming the option or variable with a bad value.
+    func resolve(environment: [String: String]) throws(ConfigurationError) -> DispatchConfiguration {
+        let resolver = ConfigurationResolver(environment: environment)
+        var configuration = DispatchConfiguration()
+        configuration.host = resolver.string("host", host) ?? configuration.host
+        configuration.port = try resolver.integer("port", port, in: 0...65_535) ?? configuration.port
+        configuration.databasePath = resolver.string("db", db) ?? configuration.databasePath
+        if let value = try resolver.integer("probe-timeout-ms", probeTimeoutMilliseconds, in: 1...600_000) {
+            configuration.probeTimeout = .milliseconds(value)
+        }
+        if let value = try resolver.integer("freshness-ms", freshnessMilliseconds, in: 0...3_600_000) {
+            configuration.freshness = .milliseconds(value)
+        }
+        configuration.fall = try resolver.integer("fall", fall, in: 1...1_000) ?? configuration.fall
+        configuration.rise = try resolver.integer("rise", rise, in: 1...1_000) ?? configuration.rise
+        if let value = try resolver.integer("down-interval-ms", downIntervalMilliseconds, in: 1...3_600_000) {
+            configuration.downInterval = .milliseconds(value)
+        }
+        if let value = try resolver.integer("reservation-settle-ms", reservationSettleMilliseconds, in: 0...3_600_000) {
+            configuration.reservationSettle = .milliseconds(value)
+        }
+        if let value = try resolver.integer("reservation-ttl-ms", reservationTTLMilliseconds, in: 1...3_600_000) {
+            configuration.reservationTTL = .milliseconds(value)
+        }
+        if let level = resolver.string("log-level", logLevel) {
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            guard levels.contains(level) else {
+                throw ConfigurationError(source: resolver.source(of: "log-level", given: logLevel != nil), value: level,
+                                         expected: levels.joined(separator: ", "))
+            }
+            configuration.logLevel = level
+        }
+        configuration.adminToken = resolver.secret("ADMIN_TOKEN")
+        configuration.pickToken = resolver.secret("PICK_TOKEN")
+        return configuration
+    }
+}
+
+/// Reads one option: the command-line value when given, otherwise `VOXBRIDGE_<NAME>`.
+struct ConfigurationResolver {
+    let environment: [String: String]
+
+    /// The environment variable for an option: `probe-timeout-ms` → `VOXBRIDGE_PROBE_TIMEOUT_MS`.
+    static func variable(for option: String) -> String {
+        "VOXBRIDGE_" + option.uppercased().replacingOccurrences(of: "-", with: "_")
+    }
+
+    func source(of option: String, given: Bool) -> String {
+        given ? "--\(option)" : Self.variable(for: option)
+    }
+
+    func string(_ option: String, _ given: String?) -> String? {
+        given ?? environment[Self.variable(for: option)].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    func integer(_ option: String, _ given: Int?, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+        let source = source(of: option, given: given != nil)
+        let value: Int
+        if let given {
+            value = given
+        } else if let text = environment[Self.variable(for: option)], !text.isEmpty {
+            guard let parsed = Int(text) else {
+                throw ConfigurationError(source: source, value: text, expected: "a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            value = parsed
+        } else {
+            return nil
+        }
+        guard range.contains(value) else {
+            throw ConfigurationError(source: source, value: String(value), expected: "a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    /// A token from the environment only (never the command line, where `ps` would show it).
+    func secret(_ name: String) -> String? {
+        environment["VOXBRIDGE_" + name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+/// A configuration value that cannot be used.
+struct ConfigurationError: Error, CustomStringConvertible {
+    /// `--option` or `VOXBRIDGE_OPTION`.
+    var source: String
+    /// The value given.
+    var value: String
+    /// What would have been accepted.
+    var expected: String
+
+    var description: String { "\(source): \"\(value)\" is not valid; expected \(expected)" }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Hummingbird
+import SettingsStore
+
+/// `GET` and `PUT /v1/settings/voxcore_fleet`: the settings page's view of the fleet list.
+struct SettingsController: Sendable {
+    let store: SettingsStore
+    let access: AccessControl
+
+    func addRoutes(to router: Router<some RequestContext>) {
+        router.get("/v1/settings/voxcore_fleet") { request, _ in try self.read(request) }
+        router.put("/v1/settings/voxcore_fleet") { request, _ in try await self.write(request) }
+    }
+
+    private func read(_ request: Request) throws -> Response {
+        try access.requirePicker(request)
+        return Self.response(for: try Self.mapStoreError { () throws(SettingsStoreError) in try store.fleet() })
+    }
+
+    /// Checks in the contract's order of precedence: 401, 413, 400, 412.
+    private func write(_ request: Request) async throws -> Response {
+        try access.requireAdmin(request)
+        let body = try await Self.collectBody(request, limit: DispatchConfiguration.maximumRequestBodyBytes)
+        let list = try Self.decodeFleetList(body)
+        let expectedVersion = try Self.expectedVersion(request)
+        let setting = try Self.mapStoreError { () throws(SettingsStoreError) in
+            try store.replaceFleet(with: list, expectedVersion: expectedVersion, actor: .api)
+        }
+        return Self.response(for: setting)
+    }
+
+    // MARK: - Request parts
+
+    /// The whole body, refusing one over `limit` bytes (by its Content-Length at once).
+    static func collectBody(_ request: Request, limit: Int) async throws -> ByteBuffer {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw APIError.payloadTooLarge(limit: limit)
+        }
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw APIError.payloadTooLarge(limit: limit)
+        }
+    }
+
+    /// Parses `{"voxcore_fleet": [...]}` into a valid list, or throws the 400 that says why.
+    static func decodeFleetList(_ body: ByteBuffer) throws(APIError) -> FleetList {
+        let object = try parseJSON(body, expected: "{\"voxcore_fleet\": [\"https://...\"]}")
+        guard let dictionary = object as? [String: Any] else {
+            throw invalidFleet("the body must be a JSON object {\"voxcore_fleet\": [...]}")
+        }
+        guard let value = dictionary["voxcore_fleet"] else {
+            throw invalidFleet("the body has no \"voxcore_fleet\" member")
+        }
+        do {
+            return try FleetList(validatingJSONValue: value)
+        } catch {
+            throw APIError(
+                status: .badRequest, code: "invalid_fleet", message: error.message,
+                details: error.problems.map { problem in
+                    ["index": .int(problem.index), "value": .string(problem.value), "reason": .string(problem.reason)]
+                })
+        }
+    }
+
+    /// Parses a request body as strict JSON, or throws `invalid_json` saying what was expected.
+    static func parseJSON(_ body: ByteBuffer, expected: String) throws(APIError) -> Any {
+        guard body.readableBytes > 0 else { throw .invalidJSON("the body is empty; expected \(expected)") }
+        let bytes = body.readableBytesView
+        guard StrictJSON.isValid(bytes),
+            let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+        else {
+            throw .invalidJSON("the body is not valid JSON (nested at most \(StrictJSON.maximumDepth) deep); expected \(expected)")
+        }
+        return object
+    }
+
+    private static func invalidFleet(_ message: String) -> APIError {
+        APIError(status: .badRequest, code: "invalid_fleet", message: message, details: [])
+    }
+
+    /// The version an `If-Match` header requires, `nil` when there is none or it is `*`.
+    ///
+    /// Accepts `"3"`, `W/"3"` and a bare `3`. A header that names no version cannot match any,
+    /// so it answers 412 like a stale one.
+    static func expectedVersion(_ request: Request) throws(APIError) -> Int? {
+        guard let header = request.headers[.ifMatch]?.trimmingCharacters(in: .whitespaces), !header.isEmpty else { return nil }
+        if header == "*" { return nil }
+        var tag = Substring(header)
+        if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
+        if tag.hasPrefix("\""), tag.hasSuffix("\""), tag.count >= 2 { tag = tag.dropFirst().dropLast() }
+        guard let version = Int(tag), version >= 0 else {
+            throw APIError(status: .preconditionFailed, code: "version_conflict",
+                           message: "If-Match must name a version such as \"3\" (the ETag of GET /v1/settings/voxcore_fleet)")
+        }
+        return version
+    }
+
+    // MARK: - Answers
+
+    static func response(for setting: FleetSetting) -> Response {
+        let body: JSONValue = .object([
+            "voxcore_fleet": .array(setting.list.urls.map(JSONValue.string)),
+            "version": .int(setting.version),
+            "updated_at": .string(setting.updatedAt),
+        ])
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/json; charset=utf-8", .eTag: "\"\(setting.version)\""],
+            body: .init(byteBuffer: ByteBuffer(bytes: body.encoded())))
+    }
+
+    /// Runs a store call, answering its failures: a version conflict is 412, storage trouble 503.
+    static func mapStoreError<T>(_ body: () throws(SettingsStoreError) -> T) throws(APIError) -> T {
+        do {
+            return try body()
+        } catch .versionConflict(let expected, let current) {
+            throw APIError(status: .preconditionFailed, code: "version_conflict",
+                           message: SettingsStoreError.versionConflict(expected: expected, current: current).description,
+                           extra: ["current_version": .int(current)])
+        } catch {
+            throw APIError(status: .serviceUnavailable, code: "settings_unavailable", message: error.description)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+
+/// `voxbridge-dispatch`: picks the VoxCore fleet server for each outbound call.
+@main
+struct VoxBridgeDispatch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "voxbridge-dispatch",
+        abstract: "Picks the VoxCore fleet server with the most free capacity for each dialout.",
+        subcommands: [ServeCommand.self, FleetCommand.self],
+        defaultSubcommand: ServeCommand.self
+    )
+
+    /// Parses and runs the command, reporting every failure as one line on stderr.
+    static func main() async {
+        // Standard output into a pipe is fully buffered: line-buffer it so a supervisor or a test
+        // sees each line (the "listening on" line above all) at once.
+        StandardOutput.useLineBuffering()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let failure as CommandLineFailure {
+            FileHandle.standardError.write(Data("error: \(failure.description)\n".utf8))
+            Foundation.exit(failure.exitCode)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                exit(withError: error)  // --help and --version print their text and exit 0
+            }
+            // A usage mistake: the parser's one-line message, and where to read more.
+            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+            FileHandle.standardError.write(Data("error: \(message) (see voxbridge-dispatch --help)\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
+}

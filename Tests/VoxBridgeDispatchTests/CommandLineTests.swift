@@ -1,0 +1,180 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import SettingsStore
+import Testing
+
+/// Runs the built `voxbridge-dispatch` executable, as an operator would.
+struct DispatchProcess {
+    /// The executable beside the test bundle in the build folder.
+    static var executable: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("voxbridge-dispatch")
+    }
+
+    struct Result {
+        var status: Int32
+        var standardOutput: String
+        var standardError: String
+    }
+
+    /// Runs to completion (bounded by `timeout`) and returns what it printed.
+    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(20)) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        var processEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VOXBRIDGE_") }
+        processEnvironment.merge(environment) { $1 }
+        process.environment = processEnvironment
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus,
+            standardOutput: String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
+            standardError: String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+}
+
+@Suite("Command line", .serialized)
+struct CommandLineTests {
+    let folder = TemporaryFolder()
+    var db: String { folder.file("fleet.sqlite") }
+
+    @Test("the executable is built beside the tests")
+    func executableExists() {
+        #expect(FileManager.default.isExecutableFile(atPath: DispatchProcess.executable.path))
+    }
+
+    @Test("fleet add, list and remove; each change a versioned CLI write")
+    func fleetCommands() throws {
+        var result = try DispatchProcess.run(["fleet", "add", "HTTPS://A.example.com/", "--db", db])
+        #expect(result.status == 0)
+        #expect(result.standardOutput.contains("added https://a.example.com"))
+        result = try DispatchProcess.run(["fleet", "add", "http://127.0.0.1:9001", "--db", db])
+        #expect(result.status == 0)
+
+        result = try DispatchProcess.run(["fleet", "add", "https://a.example.com:443", "--db", db])
+        #expect(result.status == 0, "adding a listed entry is not an error")
+        #expect(result.standardOutput.contains("already listed"))
+
+        result = try DispatchProcess.run(["fleet", "list", "--db", db])
+        #expect(result.status == 0)
+        #expect(result.standardOutput == "https://a.example.com\nhttp://127.0.0.1:9001\n")
+
+        result = try DispatchProcess.run(["fleet", "remove", "https://b.example.com", "--db", db])
+        #expect(result.status == 1)
+        #expect(result.standardError.split(separator: "\n").count == 1)
+
+        result = try DispatchProcess.run(["fleet", "remove", "https://a.example.com", "--db", db])
+        #expect(result.status == 0)
+
+        let store = try SettingsStore(path: db)
+        #expect(try store.fleet().list.urls == ["http://127.0.0.1:9001"])
+        #expect(try store.fleet().version == 3)
+        #expect(try store.history().map(\.actor) == [.cli, .cli, .cli])
+    }
+
+    @Test("the database can come from VOXBRIDGE_DB")
+    func databaseFromEnvironment() throws {
+        let result = try DispatchProcess.run(["fleet", "add", "https://a.example.com"], environment: ["VOXBRIDGE_DB": db])
+        #expect(result.status == 0)
+        #expect(try SettingsStore(path: db).fleet().list.urls == ["https://a.example.com"])
+    }
+
+    @Test("an invalid URL is one line on stderr, exit 1, nothing changed", arguments: [
+        "ftp://a.example.com", "not a url", "https://u:p@a.example.com", "https://a.example.com/?q=1",
+    ])
+    func invalidURL(url: String) throws {
+        let result = try DispatchProcess.run(["fleet", "add", url, "--db", db])
+        #expect(result.status == 1)
+        #expect(result.standardError.hasPrefix("error: "))
+        #expect(result.standardError.split(separator: "\n").count == 1)
+        #expect(!result.standardError.contains("Fatal error"))
+        if FileManager.default.fileExists(atPath: db) {
+            #expect(try SettingsStore(path: db).fleet().version == 0)
+        }
+    }
+
+    @Test("serve on a path that cannot be created: one line on stderr, non-zero exit")
+    func serveUnopenable() throws {
+        let result = try DispatchProcess.run(["serve", "--port", "0", "--db", "/nonexistent/dir/x.sqlite"])
+        #expect(result.status != 0)
+        #expect(result.standardError.split(separator: "\n").count == 1)
+        #expect(result.standardError.contains("/nonexistent/dir/x.sqlite"))
+    }
+
+    @Test("serve and fleet on a corrupt file: one line on stderr, non-zero exit, the file untouched")
+    func corruptFile() throws {
+        let garbage = Data((0..<16_384).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+        FileManager.default.createFile(atPath: db, contents: garbage)
+        for arguments in [["serve", "--port", "0", "--db", db], ["fleet", "list", "--db", db], ["fleet", "add", "https://a.example.com", "--db", db]] {
+            let result = try DispatchProcess.run(arguments)
+            #expect(result.status != 0, "\(arguments)")
+            #expect(result.standardError.split(separator: "\n").count == 1, "\(arguments): \(result.standardError)")
+            #expect(FileManager.default.contents(atPath: db) == garbage)
+        }
+    }
+
+    @Test("serve refuses a non-loopback address without an admin token")
+    func refusesPublicBind() throws {
+        let result = try DispatchProcess.run(["serve", "--host", "0.0.0.0", "--port", "0", "--db", db])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("VOXBRIDGE_ADMIN_TOKEN"))
+        #expect(result.standardError.split(separator: "\n").count == 1)
+    }
+
+    @Test("a bad option value is one line naming it", arguments: [
+        (["serve", "--port", "70000"], [String: String]()),
+        (["serve", "--port", "x"], [:]),
+        (["serve"], ["VOXBRIDGE_PROBE_TIMEOUT_MS": "soon"]),
+        (["serve"], ["VOXBRIDGE_FALL": "0"]),
+        (["nonsense"], [:]),
+    ])
+    func badOption(arguments: [String], environment: [String: String]) throws {
+        let result = try DispatchProcess.run(arguments + ["--db", db], environment: environment)
+        #expect(result.status != 0)
+        #expect(result.standardError.split(separator: "\n").count == 1, "\(result.standardError)")
+    }
+
+    @Test("serve logs the real port when it is ready, answers /health, and exits 0 on SIGTERM")
+    func serveLifecycle() async throws {
+        let process = Process()
+        process.executableURL = DispatchProcess.executable
+        process.arguments = ["serve", "--port", "0", "--db", db]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        // Read until the "listening on" line (bounded), through a pipe: it must be flushed.
+        var text = ""
+        let deadline = ContinuousClock.now + .seconds(20)
+        let handle = output.fileHandleForReading
+        while !text.contains("listening on http://127.0.0.1:"), ContinuousClock.now < deadline {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        let line = try #require(text.split(separator: "\n").first { $0.contains("listening on http://127.0.0.1:") })
+        let port = try #require(Int(line.split(separator: ":").last!.prefix { $0.isNumber }))
+        #expect(port != 0)
+
+        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: data, as: UTF8.self).contains("ok"))
+
+        process.terminate()  // SIGTERM
+        let stopDeadline = ContinuousClock.now + .seconds(10)
+        while process.isRunning, ContinuousClock.now < stopDeadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!process.isRunning)
+        #expect(process.terminationStatus == 0)
+    }
+}

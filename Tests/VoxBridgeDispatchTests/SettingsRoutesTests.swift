@@ -1,0 +1,164 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import SettingsStore
+import Testing
+@testable import VoxBridgeDispatch
+
+@Suite("HTTP: /health and /v1/settings/voxcore_fleet")
+struct SettingsRoutesTests {
+    static let settingsPath = "/v1/settings/voxcore_fleet"
+
+    @Test("GET /health answers ok")
+    func health() async throws {
+        try await TestApplication().test { client in
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(json(response.body)["status"] as? String == "ok")
+            }
+        }
+    }
+
+    @Test("GET on a new database: empty list, version 0, ETag \"0\"")
+    func getNew() async throws {
+        try await TestApplication().test { client in
+            try await client.execute(uri: Self.settingsPath, method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.eTag] == "\"0\"")
+                let answer = json(response.body)
+                #expect(answer["voxcore_fleet"] as? [String] == [])
+                #expect(answer["version"] as? Int == 0)
+                #expect((answer["updated_at"] as? String)?.hasSuffix("Z") == true)
+            }
+        }
+    }
+
+    @Test("PUT normalises, raises the version and is what GET then shows")
+    func putThenGet() async throws {
+        let app = try TestApplication(adminToken: "admin-secret")
+        try await app.test { client in
+            let body = ByteBuffer(string: #"{"voxcore_fleet": ["HTTPS://Fleet-1.Example.com:443/", "http://127.0.0.1:9001/voxcore/"]}"#)
+            try await client.execute(uri: Self.settingsPath, method: .put, headers: .bearer("admin-secret"), body: body) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.eTag] == "\"1\"")
+                let answer = json(response.body)
+                #expect(answer["voxcore_fleet"] as? [String] == ["https://fleet-1.example.com", "http://127.0.0.1:9001/voxcore"])
+                #expect(answer["version"] as? Int == 1)
+            }
+            try await client.execute(uri: Self.settingsPath, method: .get) { response in
+                #expect(json(response.body)["voxcore_fleet"] as? [String] == ["https://fleet-1.example.com", "http://127.0.0.1:9001/voxcore"])
+                #expect(response.headers[.eTag] == "\"1\"")
+            }
+        }
+        #expect(try app.store.history().first?.actor == .api)
+    }
+
+    @Test("an invalid list answers invalid_fleet with one detail per bad entry")
+    func invalidFleetDetails() async throws {
+        try await TestApplication().test { client in
+            let body = ByteBuffer(string: #"{"voxcore_fleet": ["https://ok.example.com", "ftp://x", 7, "https://u:p@h.example.com", "https://OK.example.com/"]}"#)
+            try await client.execute(uri: Self.settingsPath, method: .put, body: body) { response in
+                #expect(response.status == .badRequest)
+                let answer = json(response.body)
+                #expect(answer["error"] as? String == "invalid_fleet")
+                #expect(answer["message"] is String)
+                let details = try #require(answer["details"] as? [[String: Any]])
+                #expect(details.compactMap { $0["index"] as? Int } == [1, 2, 3, 4])
+                #expect(details.compactMap { $0["value"] as? String } == ["ftp://x", "7", "https://u:p@h.example.com", "https://OK.example.com/"])
+                #expect(details.allSatisfy { ($0["reason"] as? String)?.isEmpty == false })
+            }
+        }
+    }
+
+    @Test("If-Match: the current version writes, another answers 412")
+    func ifMatch() async throws {
+        try await TestApplication().test { client in
+            let body = ByteBuffer(string: #"{"voxcore_fleet": ["https://a.example.com"]}"#)
+            try await client.execute(uri: Self.settingsPath, method: .put, headers: [.ifMatch: "\"0\""], body: body) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: Self.settingsPath, method: .put, headers: [.ifMatch: "\"0\""], body: body) { response in
+                #expect(response.status == .preconditionFailed)
+                #expect(json(response.body)["error"] as? String == "version_conflict")
+            }
+            try await client.execute(uri: Self.settingsPath, method: .put, headers: [.ifMatch: "W/\"1\""], body: body) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.eTag] == "\"2\"")
+            }
+        }
+    }
+
+    @Test("tokens: the admin token guards writes; the pick token, when set, guards reads")
+    func tokens() async throws {
+        try await TestApplication(adminToken: "admin-secret", pickToken: "pick-secret").test { client in
+            let body = ByteBuffer(string: #"{"voxcore_fleet": []}"#)
+            for headers: HTTPFields in [[:], .bearer("wrong"), .bearer("pick-secret"), [.authorization: "Basic admin-secret"]] {
+                try await client.execute(uri: Self.settingsPath, method: .put, headers: headers, body: body) { response in
+                    #expect(response.status == .unauthorized)
+                    #expect(json(response.body)["error"] as? String == "unauthorized")
+                }
+            }
+            try await client.execute(uri: Self.settingsPath, method: .put, headers: .bearer("admin-secret"), body: body) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: Self.settingsPath, method: .get) { response in
+                #expect(response.status == .unauthorized)
+            }
+            for token in ["pick-secret", "admin-secret"] {
+                try await client.execute(uri: Self.settingsPath, method: .get, headers: .bearer(token)) { response in
+                    #expect(response.status == .ok)
+                }
+            }
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .ok, "health stays open for supervisors")
+            }
+        }
+    }
+
+    @Test("where several apply, the first of 401, 413, 400, 412 answers")
+    func errorPrecedence() async throws {
+        let app = try TestApplication(adminToken: "admin-secret")
+        let tooLarge = ByteBuffer(repeating: UInt8(ascii: "x"), count: (1 << 20) + 1)
+        let invalid = ByteBuffer(string: #"{"voxcore_fleet": ["ftp://x"]}"#)
+        let stale: HTTPFields = [.ifMatch: "\"7\""]
+        @Sendable func headers(_ extra: HTTPFields, token: Bool) -> HTTPFields {
+            var fields = extra
+            if token { fields[.authorization] = "Bearer admin-secret" }
+            return fields
+        }
+        try await app.test { client in
+            // All four apply: 401.
+            try await client.execute(uri: Self.settingsPath, method: .put, headers: headers(stale, token: false), body: tooLarge) { response in
+                #expect(response.status == .unauthorized)
+            }
+            // 413, 400 and 412 apply: 413.
+            try await client.execute(uri: Self.settingsPath, method: .put, headers: headers(stale, token: true), body: tooLarge) { response in
+                #expect(response.status == .contentTooLarge)
+                #expect(json(response.body)["error"] as? String == "payload_too_large")
+            }
+            // 400 and 412 apply: 400.
+            try await client.execute(uri: Self.settingsPath, method: .put, headers: headers(stale, token: true), body: invalid) { response in
+                #expect(response.status == .badRequest)
+            }
+            try await client.execute(uri: Self.settingsPath, method: .put, headers: headers(stale, token: true), body: ByteBuffer(string: "{")) { response in
+                #expect(response.status == .badRequest)
+                #expect(json(response.body)["error"] as? String == "invalid_json")
+            }
+            // Only 412.
+            try await client.execute(uri: Self.settingsPath, method: .put, headers: headers(stale, token: true), body: ByteBuffer(string: #"{"voxcore_fleet": []}"#)) { response in
+                #expect(response.status == .preconditionFailed)
+            }
+        }
+        #expect(try app.store.fleet().version == 0, "no refused write changed anything")
+    }
+
+    @Test("an unknown path answers a JSON 404")
+    func notFound() async throws {
+        try await TestApplication().test { client in
+            try await client.execute(uri: "/v1/nothing", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(json(response.body)["error"] as? String == "not_found")
+            }
+        }
+    }
+}

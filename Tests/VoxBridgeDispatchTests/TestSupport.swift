@@ -1,0 +1,56 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import SettingsStore
+import Testing
+@testable import VoxBridgeDispatch
+
+/// A fresh folder per test, removed at the end.
+final class TemporaryFolder: Sendable {
+    let path: String
+
+    init() {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("voxbridge-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// The application `serve` builds, on a new database in a temporary folder.
+struct TestApplication {
+    let folder = TemporaryFolder()
+    let store: SettingsStore
+    let configuration: DispatchConfiguration
+
+    init(adminToken: String? = nil, pickToken: String? = nil) throws {
+        var configuration = DispatchConfiguration()
+        configuration.port = 0
+        configuration.databasePath = folder.file("settings.sqlite")
+        configuration.adminToken = adminToken
+        configuration.pickToken = pickToken
+        self.configuration = configuration
+        self.store = try SettingsStore(path: configuration.databasePath)
+    }
+
+    /// Runs `body` against the application through Hummingbird's router test client.
+    func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let application = buildApplication(configuration: configuration, store: store, logger: logger)
+        try await application.test(.router) { client in try await body(client) }
+    }
+}
+
+/// The decoded JSON object of a response body; empty when it is not a JSON object.
+func json(_ body: ByteBuffer) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
+}
+
+extension HTTPFields {
+    /// `Authorization: Bearer <token>`.
+    static func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
+}
