@@ -6,7 +6,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "voxbridge-dispatch", targets: ["VoxBridgeDispatch"]),
-
+        .library(name: "FleetPicker", targets: ["FleetPicker"]),
+        .library(name: "HealthProber", targets: ["HealthProber"]),
         .library(name: "SettingsStore", targets: ["SettingsStore"]),
     ],
     dependencies: [
@@ -25,10 +26,18 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
-
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
 
         // Libraries.
-
+        .target(name: "FleetPicker"),
+        .target(
+            name: "HealthProber",
+            dependencies: ["CCurl"]
+        ),
         .target(
             name: "SettingsStore",
             dependencies: ["CSQLite"]
@@ -38,6 +47,8 @@ let package = Package(
         .executableTarget(
             name: "VoxBridgeDispatch",
             dependencies: [
+                "FleetPicker",
+                "HealthProber",
                 "SettingsStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -48,8 +59,18 @@ let package = Package(
             ]
         ),
 
-        // Tests: one target per module.
+        // Benchmarks (release builds; see docs/BENCHMARKS.md).
+        .executableTarget(name: "PickerBench", dependencies: ["FleetPicker"], path: "Benchmarks/PickerBench"),
 
+        // Tests: one target per module.
+        .testTarget(
+            name: "FleetPickerTests",
+            dependencies: [
+                "FleetPicker",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(name: "HealthProberTests", dependencies: ["HealthProber"]),
         .testTarget(name: "SettingsStoreTests", dependencies: ["SettingsStore"]),
         .testTarget(
             name: "VoxBridgeDispatchTests",

@@ -23,7 +23,7 @@ public struct FleetListError: Error, Sendable, Equatable, CustomStringConvertibl
         public var reason: String { error.reason }
 
         /// The compact JSON text of a decoded JSON value, for echoing a non-string entry back.
-        static func render(_ value: Any) -> String {
+        public static func render(_ value: Any) -> String {
             guard JSONSerialization.isValidJSONObject([value]),
                 let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys])
             else { return String(describing: value) }

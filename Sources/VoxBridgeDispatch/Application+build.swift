@@ -1,3 +1,5 @@
+import FleetPicker
+import HealthProber
 import Hummingbird
 import Logging
 import SettingsStore
@@ -17,18 +19,47 @@ func buildApplication(
     store: SettingsStore,
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) -> some ApplicationProtocol {
-    let router = buildRouter(configuration: configuration, store: store)
-    return Application(
+) throws -> some ApplicationProtocol {
+    let prober = try HealthProber(configuration: configuration.proberConfiguration)
+    let metrics = DispatchMetrics()
+    let coordinator = FleetCoordinator(
+        configuration: configuration.pickerConfiguration,
+        prober: HealthProberAdapter(prober: prober, metrics: metrics),
+        clock: ContinuousClock(),
+        observer: { event in
+            // One line per state change; nothing per pick or per good probe at the default level.
+            if case .stateChanged(let server, let from, let to, let reason) = event {
+                let because = reason.map { " (\($0))" } ?? ""
+                if to == .down {
+                    logger.warning("fleet server \(server) \(from.rawValue) -> \(to.rawValue)\(because)")
+                } else {
+                    logger.info("fleet server \(server) \(from.rawValue) -> \(to.rawValue)\(because)")
+                }
+            }
+        })
+    let follower = FleetListFollower(store: store, coordinator: coordinator, logger: logger)
+    follower.refresh()
+
+    let router = buildRouter(configuration: configuration, store: store, coordinator: coordinator, follower: follower, metrics: metrics)
+    var application = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "voxbridge-dispatch"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
+    // Services stop in reverse order, after the HTTP server: background probes, then curl.
+    application.addServices(ProberService(prober: prober), BackgroundProbeService(coordinator: coordinator))
+    return application
 }
 
 /// The router with every route of the API and the JSON error middleware.
-func buildRouter(configuration: DispatchConfiguration, store: SettingsStore) -> Router<DispatchRequestContext> {
+func buildRouter(
+    configuration: DispatchConfiguration,
+    store: SettingsStore,
+    coordinator: FleetCoordinator<ContinuousClock>,
+    follower: FleetListFollower,
+    metrics: DispatchMetrics
+) -> Router<DispatchRequestContext> {
     let router = Router(context: DispatchRequestContext.self)
     router.add(middleware: JSONErrorMiddleware())
     let access = AccessControl(adminToken: configuration.adminToken, pickToken: configuration.pickToken)
@@ -38,5 +69,7 @@ func buildRouter(configuration: DispatchConfiguration, store: SettingsStore) -> 
                  body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
     }
     SettingsController(store: store, access: access).addRoutes(to: router)
+    PickController(coordinator: coordinator, follower: follower, metrics: metrics, access: access).addRoutes(to: router)
+    FleetStatusController(coordinator: coordinator, follower: follower, metrics: metrics, access: access).addRoutes(to: router)
     return router
 }

@@ -1,3 +1,6 @@
+import FleetPicker
+import HealthProber
+
 /// Everything `serve` needs to know, resolved from the command line, then the `VOXBRIDGE_*`
 /// environment, then these defaults (the contract's option table).
 struct DispatchConfiguration: Sendable, Equatable {
@@ -25,8 +28,22 @@ struct DispatchConfiguration: Sendable, Equatable {
     var adminToken: String? = nil
     /// When set, guards picking, releasing and the read endpoints (`VOXBRIDGE_PICK_TOKEN`).
     var pickToken: String? = nil
+    /// A PEM file of CAs to trust when probing https fleet servers behind a private CA.
+    var probeCAFile: String? = nil
     /// The log level (`VOXBRIDGE_LOG_LEVEL`): trace, debug, info, notice, warning, error, critical.
     var logLevel: String = "info"
+
+    /// The picker's rules from these options.
+    var pickerConfiguration: FleetPickerConfiguration {
+        FleetPickerConfiguration(
+            freshness: freshness, fall: fall, rise: rise, downInterval: downInterval,
+            reservationSettle: reservationSettle, reservationTTL: reservationTTL)
+    }
+
+    /// The prober's settings from these options.
+    var proberConfiguration: ProberConfiguration {
+        ProberConfiguration(timeout: probeTimeout, caFile: probeCAFile)
+    }
 
     /// The largest settings request body accepted.
     static let maximumRequestBodyBytes = 1 << 20

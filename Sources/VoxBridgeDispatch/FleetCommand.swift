@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HealthProber
 import SettingsStore
 
 /// `voxbridge-dispatch fleet list|add|remove`: the operators' way to change the fleet list from a
@@ -52,11 +53,22 @@ struct FleetCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOption
         @Flag(help: "Probe URL/health/fleet first and refuse a server that does not answer healthy.")
         var verify = false
+        @Option(name: .customLong("probe-timeout-ms"), help: "Bound on the --verify probe in ms (default: VOXBRIDGE_PROBE_TIMEOUT_MS or 500).")
+        var probeTimeoutMilliseconds: Int?
+        @Option(name: .customLong("probe-ca-file"), help: "PEM file of CAs trusted for --verify (default: VOXBRIDGE_PROBE_CA_FILE or the system's).")
+        var probeCAFile: String?
 
         func run() async throws {
             let entry = try FleetCommand.entry(url)
+            var verification: String?
             if verify {
-                try await FleetVerifier.verify(entry)
+                let resolver = ConfigurationResolver(environment: ProcessInfo.processInfo.environment)
+                let timeout = try CommandLineFailure.wrap { () throws(ConfigurationError) in
+                    try resolver.integer("probe-timeout-ms", probeTimeoutMilliseconds, in: 1...600_000) ?? 500
+                }
+                let configuration = ProberConfiguration(
+                    timeout: .milliseconds(timeout), caFile: resolver.string("probe-ca-file", probeCAFile))
+                verification = try await FleetVerifier.verify(entry, configuration: configuration)
             }
             let store = try database.open()
             let result = try CommandLineFailure.wrap { () throws(SettingsStoreError) in
@@ -64,7 +76,8 @@ struct FleetCommand: AsyncParsableCommand {
             }
             switch result {
             case .added(let setting):
-                print("added \(entry.url) (version \(setting.version), \(setting.list.entries.count) servers)")
+                print("added \(entry.url) (version \(setting.version), \(setting.list.entries.count) servers)"
+                      + (verification.map { "; \($0)" } ?? ""))
             case .alreadyListed(let setting):
                 print("\(entry.url) is already listed; nothing changed (version \(setting.version))")
             case .listFull:

@@ -1,9 +1,26 @@
+import HealthProber
 import SettingsStore
 
-/// `fleet add --verify`: probes a server's health before it is added.
+/// `fleet add --verify`: probes a server's `/health/fleet` before it is added.
 enum FleetVerifier {
-    /// Throws a one-line failure unless `entry` answers healthy.
-    static func verify(_ entry: FleetEntry) async throws(CommandLineFailure) {
-        throw CommandLineFailure("--verify is not available yet: this build has no health prober; add without --verify")
+    /// Returns a note about the healthy answer, or throws a one-line failure naming the reason
+    /// the server is not healthy (closed port, bad JSON, timeout, …).
+    static func verify(_ entry: FleetEntry, configuration: ProberConfiguration) async throws(CommandLineFailure) -> String {
+        let prober: HealthProber
+        do {
+            prober = try HealthProber(configuration: configuration)
+        } catch {
+            throw CommandLineFailure("cannot verify \(entry.url): \(error)")
+        }
+        defer { prober.shutdown() }
+        switch await prober.probe(entry.url) {
+        case .success(let report):
+            let figures = "\(report.available) of \(report.workers) workers free"
+            return report.isAcceptingCalls
+                ? "healthy, \(figures)"
+                : "answers with status \(report.status), \(figures): it gets no calls until it reports ok"
+        case .failure(let failure):
+            throw CommandLineFailure("not added: \(entry.url)/health/fleet is not healthy (\(failure))")
+        }
     }
 }

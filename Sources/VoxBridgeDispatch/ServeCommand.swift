@@ -26,10 +26,23 @@ struct ServeCommand: AsyncParsableCommand {
         let store = try CommandLineFailure.wrap { () throws(SettingsStoreError) in
             try SettingsStore(path: configuration.databasePath)
         }
-        let application = buildApplication(configuration: configuration, store: store, logger: logger) { port in
-            logger.info("listening on \(configuration.baseURL(port: port))")
-        }
+        let application = try Self.application(configuration: configuration, store: store, logger: logger)
         try await application.runService()
+    }
+}
+
+extension ServeCommand {
+    /// The application, or a one-line failure when it cannot be built (an unusable CA file).
+    static func application(
+        configuration: DispatchConfiguration, store: SettingsStore, logger: Logger
+    ) throws(CommandLineFailure) -> some ApplicationProtocol {
+        do {
+            return try buildApplication(configuration: configuration, store: store, logger: logger) { port in
+                logger.info("listening on \(configuration.baseURL(port: port))")
+            }
+        } catch {
+            throw CommandLineFailure("cannot start: \(error)")
+        }
     }
 }
 

@@ -34,6 +34,9 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("reservation-ttl-ms"), help: "A reservation ends after this long in any case, in ms (default 10000).")
     var reservationTTLMilliseconds: Int?
 
+    @Option(name: .customLong("probe-ca-file"), help: "PEM file of CAs trusted for https fleet servers (default: the system's).")
+    var probeCAFile: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
@@ -62,6 +65,7 @@ struct ServeOptions: ParsableArguments {
         if let value = try resolver.integer("reservation-ttl-ms", reservationTTLMilliseconds, in: 1...3_600_000) {
             configuration.reservationTTL = .milliseconds(value)
         }
+        configuration.probeCAFile = resolver.string("probe-ca-file", probeCAFile)
         if let level = resolver.string("log-level", logLevel) {
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(level) else {

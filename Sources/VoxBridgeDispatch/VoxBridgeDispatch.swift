@@ -31,9 +31,10 @@ struct VoxBridgeDispatch: AsyncParsableCommand {
             if code == .success {
                 exit(withError: error)  // --help and --version print their text and exit 0
             }
-            // A usage mistake: the parser's one-line message, and where to read more.
-            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
-            FileHandle.standardError.write(Data("error: \(message) (see voxbridge-dispatch --help)\n".utf8))
+            // The parser's message, first line only; a usage mistake also says where to read more.
+            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            let hint = code == .validationFailure ? " (see voxbridge-dispatch --help)" : ""
+            FileHandle.standardError.write(Data("error: \(message)\(hint)\n".utf8))
             Foundation.exit(code.rawValue)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+@testable import VoxBridgeDispatch
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -143,18 +144,18 @@ struct CommandLineTests {
         #expect(result.standardError.split(separator: "\n").count == 1, "\(result.standardError)")
     }
 
-    @Test("serve logs the real port when it is ready, answers /health, and exits 0 on SIGTERM")
-    func serveLifecycle() async throws {
+    /// Starts `serve --port 0` and reads the port from its "listening on" line, through a pipe.
+    static func startServe(_ arguments: [String]) throws -> (Process, Int) {
         let process = Process()
         process.executableURL = DispatchProcess.executable
-        process.arguments = ["serve", "--port", "0", "--db", db]
+        process.arguments = ["serve", "--port", "0"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VOXBRIDGE_") }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        defer { if process.isRunning { process.terminate() } }
 
-        // Read until the "listening on" line (bounded), through a pipe: it must be flushed.
+        // Read until the "listening on" line (bounded); through a pipe it must be flushed.
         var text = ""
         let deadline = ContinuousClock.now + .seconds(20)
         let handle = output.fileHandleForReading
@@ -163,8 +164,19 @@ struct CommandLineTests {
             if chunk.isEmpty { break }
             text += String(decoding: chunk, as: UTF8.self)
         }
-        let line = try #require(text.split(separator: "\n").first { $0.contains("listening on http://127.0.0.1:") })
-        let port = try #require(Int(line.split(separator: ":").last!.prefix { $0.isNumber }))
+        guard let line = text.split(separator: "\n").first(where: { $0.contains("listening on http://127.0.0.1:") }),
+            let port = Int(line.split(separator: ":").last!.prefix { $0.isNumber })
+        else {
+            process.terminate()
+            throw CommandLineFailure("no listening line in: \(text)")
+        }
+        return (process, port)
+    }
+
+    @Test("serve logs the real port when it is ready, answers /health, and exits 0 on SIGTERM")
+    func serveLifecycle() async throws {
+        let (process, port) = try Self.startServe(["--db", db])
+        defer { if process.isRunning { process.terminate() } }
         #expect(port != 0)
 
         let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!)
@@ -176,5 +188,54 @@ struct CommandLineTests {
         while process.isRunning, ContinuousClock.now < stopDeadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(!process.isRunning)
         #expect(process.terminationStatus == 0)
+    }
+
+    @Test("SIGTERM during a pick: the pick is answered, then serve exits 0")
+    func gracefulShutdownAnswersPicks() async throws {
+        let slow = try await FakeFleetServer(mode: .hang)
+        let good = try await FakeFleetServer(available: 5)
+        let store = try SettingsStore(path: db)
+        try store.replaceFleet(with: FleetList(validating: [slow.url, good.url]), actor: .cli)
+        let (process, port) = try Self.startServe(["--db", db, "--probe-timeout-ms", "1500"])
+        defer { if process.isRunning { process.terminate() } }
+
+        // The pick waits up to 1.5 s for the slow server's first probe; stop the service meanwhile.
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/pick")!)
+        request.httpMethod = "POST"
+        let pick = Task { try await URLSession.shared.data(for: request) }
+        try await Task.sleep(for: .milliseconds(300))
+        process.terminate()  // SIGTERM
+
+        let (data, response) = try await pick.value
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: data, as: UTF8.self).contains(good.url))
+        let stopDeadline = ContinuousClock.now + .seconds(10)
+        while process.isRunning, ContinuousClock.now < stopDeadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!process.isRunning)
+        #expect(process.terminationStatus == 0)
+        await slow.stop()
+        await good.stop()
+    }
+
+    @Test("fleet add --verify adds a healthy server and refuses a closed port and bad JSON")
+    func verify() async throws {
+        let healthy = try await FakeFleetServer(available: 7)
+        let badJSON = try await FakeFleetServer(mode: .invalidJSON)
+        defer { Task { await healthy.stop(); await badJSON.stop() } }
+
+        var result = try DispatchProcess.run(["fleet", "add", "http://127.0.0.1:1", "--verify", "--db", db])
+        #expect(result.status == 1)
+        #expect(result.standardError.split(separator: "\n").count == 1)
+        #expect(result.standardError.contains("connect"))
+
+        result = try DispatchProcess.run(["fleet", "add", badJSON.url, "--verify", "--db", db])
+        #expect(result.status == 1)
+        #expect(result.standardError.split(separator: "\n").count == 1)
+        #expect(result.standardError.contains("invalid_json"))
+
+        result = try DispatchProcess.run(["fleet", "add", healthy.url, "--verify", "--db", db])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("healthy, 7 of 16 workers free"))
+        #expect(try SettingsStore(path: db).fleet().list.urls == [healthy.url])
     }
 }

@@ -26,22 +26,29 @@ struct TestApplication {
     let store: SettingsStore
     let configuration: DispatchConfiguration
 
-    init(adminToken: String? = nil, pickToken: String? = nil) throws {
+    init(adminToken: String? = nil, pickToken: String? = nil, configure: (inout DispatchConfiguration) -> Void = { _ in }) throws {
         var configuration = DispatchConfiguration()
         configuration.port = 0
         configuration.databasePath = folder.file("settings.sqlite")
         configuration.adminToken = adminToken
         configuration.pickToken = pickToken
+        configure(&configuration)
         self.configuration = configuration
         self.store = try SettingsStore(path: configuration.databasePath)
     }
 
-    /// Runs `body` against the application through Hummingbird's router test client.
-    func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    /// Runs `body` against the application through Hummingbird's router test client, or over a
+    /// real loopback socket with `.live`. Either way its prober probes real (fake) fleet servers.
+    func test(_ setup: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         var logger = Logger(label: "test")
-        logger.logLevel = .warning
-        let application = buildApplication(configuration: configuration, store: store, logger: logger)
-        try await application.test(.router) { client in try await body(client) }
+        logger.logLevel = .critical
+        let application = try buildApplication(configuration: configuration, store: store, logger: logger)
+        try await application.test(setup) { client in try await body(client) }
+    }
+
+    /// Replaces the fleet list, as the settings page would.
+    func setFleet(_ urls: [String]) throws {
+        try store.replaceFleet(with: FleetList(validating: urls), actor: .api)
     }
 }
 

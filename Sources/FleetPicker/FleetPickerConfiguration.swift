@@ -1,0 +1,47 @@
+/// The picker's tunables; each field matches a `serve` option of the same meaning.
+public struct FleetPickerConfiguration: Sendable, Equatable {
+    /// How old a reading may be and still serve a pick: its probe must have started at most this
+    /// long before the pick arrived. Zero means every pick needs a probe that started at or after
+    /// its arrival (`--freshness-ms`).
+    public var freshness: Duration
+    /// Consecutive failed probes that take a server ``ServerState/down`` (`--fall`).
+    public var fall: Int
+    /// Consecutive good probes that bring a down server back (`--rise`).
+    public var rise: Int
+    /// How often a down server is probed in the background, before jitter (`--down-interval-ms`).
+    public var downInterval: Duration
+    /// A reservation ends when a good probe of its server started at least this long after it,
+    /// because by then the server's own report includes the call (`--reservation-settle-ms`).
+    public var reservationSettle: Duration
+    /// A reservation ends after this long in any case, so a lost release cannot hold capacity
+    /// forever and memory stays bounded by the picks of one TTL (`--reservation-ttl-ms`).
+    public var reservationTTL: Duration
+
+    /// Creates a configuration.
+    ///
+    /// Counts below 1 are raised to 1 and negative durations to zero, so no setting can make the
+    /// picker's rules meaningless.
+    ///
+    /// - Parameters:
+    ///   - freshness: Maximum age of a reading's probe start at pick arrival; default 250 ms.
+    ///   - fall: Consecutive failures that take a server down; default 3.
+    ///   - rise: Consecutive good probes that bring a down server back; default 2.
+    ///   - downInterval: Background probe period for down servers; default 1 s.
+    ///   - reservationSettle: Delay after which a good probe's report covers a reservation; default 1 s.
+    ///   - reservationTTL: Lifetime of a reservation in any case; default 10 s.
+    public init(
+        freshness: Duration = .milliseconds(250),
+        fall: Int = 3,
+        rise: Int = 2,
+        downInterval: Duration = .seconds(1),
+        reservationSettle: Duration = .seconds(1),
+        reservationTTL: Duration = .seconds(10)
+    ) {
+        self.freshness = max(.zero, freshness)
+        self.fall = max(1, fall)
+        self.rise = max(1, rise)
+        self.downInterval = max(.zero, downInterval)
+        self.reservationSettle = max(.zero, reservationSettle)
+        self.reservationTTL = max(.zero, reservationTTL)
+    }
+}

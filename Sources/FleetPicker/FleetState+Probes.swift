@@ -1,0 +1,141 @@
+extension FleetState {
+    /// Says which probes a pick arriving at `arrivedAt` needs before it can decide, and marks
+    /// the new ones as in flight from `now`.
+    ///
+    /// A server needs nothing when a probe that started at or after `arrivedAt − freshness` has
+    /// answered (well or not: a fresh failure is an answer, and the pick passes the server over).
+    /// Otherwise, when such a probe is under way the pick joins it (single flight), and else a new
+    /// probe is planned. Excluded and down servers are left out: picks never wait for them.
+    public mutating func planProbes(
+        excluding: Set<String> = [],
+        arrivedAt: Instant,
+        now: Instant
+    ) -> ProbePlan<Instant> {
+        let threshold = moment(arrivedAt) - configuration.freshness
+        let start = moment(now)
+        var plan = ProbePlan<Instant>()
+        // The common case, every reading fresh, is a read-only pass over the plain figures.
+        let allAnswered = figures.allSatisfy { $0.state == .down || $0.hasAnswer(since: threshold) }
+        if allAnswered { return plan }
+        for position in servers.indices {
+            guard figures[position].state != .down, !figures[position].hasAnswer(since: threshold) else { continue }
+            let url = servers[position].url
+            if !excluding.isEmpty, excluding.contains(url) { continue }
+            if servers[position].hasProbeInFlight(since: threshold) {
+                plan.join.append(url)
+            } else {
+                servers[position].probesInFlight.append(start)
+                plan.probe.append(url)
+                plan.startedAt = now
+            }
+        }
+        return plan
+    }
+
+    /// Says which down servers are due for a background probe at `now`, marks those probes as in
+    /// flight, and says when the next one falls due.
+    ///
+    /// A down server is probed every `downInterval × (0.9 + 0.2·u)`, `u` uniform in [0, 1), the
+    /// first time counted from when it went down. The ±10 % jitter keeps servers that went down
+    /// together (a network blip) from being probed in lockstep forever. A server whose previous
+    /// background probe is still under way is skipped for a period rather than probed twice.
+    public mutating func backgroundProbes<R: RandomNumberGenerator>(now: Instant, random: inout R) -> BackgroundProbePlan<Instant> {
+        let now = moment(now)
+        var probe: [String] = []
+        var nextDue: Moment?
+        for position in servers.indices where servers[position].state == .down {
+            var due = servers[position].nextBackgroundProbe
+                ?? (servers[position].downSince ?? now) + jittered(configuration.downInterval, &random)
+            if due <= now {
+                if servers[position].probesInFlight.isEmpty {
+                    servers[position].probesInFlight.append(now)
+                    probe.append(servers[position].url)
+                }
+                due = now + jittered(configuration.downInterval, &random)
+            }
+            servers[position].nextBackgroundProbe = due
+            if nextDue.map({ due < $0 }) ?? true { nextDue = due }
+        }
+        return BackgroundProbePlan(probe: probe, startedAt: instant(at: now), nextDue: nextDue.map(instant(at:)))
+    }
+
+    /// Applies a probe's result and says whether the server changed state.
+    ///
+    /// A result older than one already applied only ends its flight: it would move freshness and
+    /// the hysteresis counters backwards. Otherwise:
+    /// - good: failures reset, successes counted, the reading stored, reservations made at least
+    ///   `reservationSettle` before the probe started settled; `unknown` and `draining` move by the
+    ///   reported status at once, `down` only after `rise` good probes in a row, `up` to `draining`
+    ///   when the status is not `"ok"`.
+    /// - failed: successes reset, failures counted; `fall` in a row take the server down. Short of
+    ///   that the state stays, but the failure blocks the reading from serving picks.
+    /// - Parameters:
+    ///   - server: The list entry; a server no longer listed is ignored.
+    ///   - startedAt: The start the plan recorded for this probe.
+    ///   - finishedAt: Now; latency is measured up to here and expired reservations are pruned.
+    ///   - result: What the probe found.
+    @discardableResult
+    public mutating func recordProbe(
+        server: String,
+        startedAt: Instant,
+        finishedAt: Instant,
+        result: ProbeResult
+    ) -> StateChange? {
+        let startedAt = moment(startedAt)
+        let finishedAt = moment(finishedAt)
+        pruneReservations(now: finishedAt)
+        guard let position = positions[server] else { return nil }
+        if let index = servers[position].probesInFlight.firstIndex(of: startedAt) {
+            servers[position].probesInFlight.remove(at: index)
+        }
+        if let last = servers[position].lastProbeStart, startedAt < last { return nil }
+
+        let before = servers[position].state
+        servers[position].lastProbeStart = startedAt
+        servers[position].lastLatency = finishedAt - startedAt
+        var after = before
+        var reason: String?
+        switch result {
+        case .healthy(let reading):
+            servers[position].reading = reading
+            servers[position].lastError = nil
+            servers[position].consecutiveFailures = 0
+            servers[position].consecutiveSuccesses += 1
+            settleReservations(at: position, probeStart: startedAt)
+            let answering: ServerState = reading.isTakingCalls ? .up : .draining
+            switch before {
+            case .unknown, .up, .draining:
+                after = answering
+            case .down:
+                if servers[position].consecutiveSuccesses >= configuration.rise { after = answering }
+            }
+        case .failed(let failure):
+            servers[position].lastError = failure
+            servers[position].consecutiveSuccesses = 0
+            servers[position].consecutiveFailures += 1
+            if before != .down, servers[position].consecutiveFailures >= configuration.fall {
+                after = .down
+                reason = failure
+            }
+        }
+        defer { refreshFigures(at: position) }
+        guard after != before else { return nil }
+        servers[position].state = after
+        if after == .down {
+            servers[position].downReason = reason
+            servers[position].downSince = finishedAt
+            servers[position].nextBackgroundProbe = nil
+        } else if before == .down {
+            servers[position].downReason = nil
+            servers[position].downSince = nil
+            servers[position].nextBackgroundProbe = nil
+        }
+        return StateChange(server: server, from: before, to: after, reason: reason)
+    }
+
+    /// `interval × (0.9 + 0.2·u)` with `u` uniform in [0, 1).
+    func jittered<R: RandomNumberGenerator>(_ interval: Duration, _ random: inout R) -> Duration {
+        let unit = Double(random.next() >> 11) * 0x1p-53
+        return interval * (0.9 + 0.2 * unit)
+    }
+}

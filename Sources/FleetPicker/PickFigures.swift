@@ -1,0 +1,33 @@
+/// The part of a ``ServerRecord`` a pick reads, kept in an array of its own beside the records.
+///
+/// Every field is a plain value, so the pick loop walks 256 of these without touching a
+/// reference count; reading the records themselves copied their strings and arrays for each
+/// server and cost about 70 ns a server. ``FleetState`` refreshes a server's figures after
+/// every change to its record (``FleetState/refreshFigures(at:)``).
+struct PickFigures: Sendable {
+    var state: ServerState
+    /// The newest applied probe failed, so the reading cannot serve picks.
+    var lastProbeFailed: Bool
+    /// Start of the newest applied probe, good or failed.
+    var answeredAt: Moment?
+    /// Free workers in the last good reading, 0 before any.
+    var reportedAvailable: Int
+    /// Reservations alive on the server.
+    var reserved: Int
+
+    /// Whether a probe that started at or after `threshold` has answered, well or not.
+    @inline(__always)
+    func hasAnswer(since threshold: Moment) -> Bool {
+        guard let answeredAt else { return false }
+        return answeredAt >= threshold
+    }
+
+    /// Free workers a pick may use, or `nil` when the server cannot take a call at all
+    /// (not up, its newest probe failed, or no probe since `threshold`). Zero or negative when
+    /// reservations have used up the reading.
+    @inline(__always)
+    func effectiveAvailable(freshFrom threshold: Moment) -> Int? {
+        guard state == .up, !lastProbeFailed, hasAnswer(since: threshold) else { return nil }
+        return reportedAvailable - reserved
+    }
+}

@@ -1,0 +1,47 @@
+/// Everything the picker knows about one server; internal, callers see ``ServerSnapshot``.
+struct ServerRecord: Sendable {
+    let url: String
+    var state: ServerState = .unknown
+    /// The last good reading, kept after failures so operators still see the last figures.
+    var reading: ServerReading?
+    /// Start of the newest probe whose result was applied, good or failed: the freshness clock.
+    var lastProbeStart: Moment?
+    var lastLatency: Duration?
+    /// Why the newest applied probe failed; `nil` when it was good. While set, the reading does
+    /// not serve picks: it is older than a probe that could not confirm it.
+    var lastError: String?
+    var consecutiveFailures = 0
+    var consecutiveSuccesses = 0
+    /// Starts of the probes under way. Usually none or one; two when freshness 0 makes a pick
+    /// start a probe while an older one, which cannot serve it, is still running.
+    var probesInFlight: [Moment] = []
+    /// Reservations not yet settled, released or expired, in the order they were made.
+    var reservations: [Reservation] = []
+    /// The failure that took the server down, shown while it stays down, also after good probes
+    /// short of `rise` have cleared ``lastError``.
+    var downReason: String?
+    /// When a down server went down; background probes are scheduled from here.
+    var downSince: Moment?
+    /// When a down server is next due for a background probe; `nil` until first scheduled.
+    var nextBackgroundProbe: Moment?
+
+    init(url: String) {
+        self.url = url
+    }
+
+    /// Whether a probe under way started at or after `threshold`, so a pick can join it.
+    func hasProbeInFlight(since threshold: Moment) -> Bool {
+        probesInFlight.contains { $0 >= threshold }
+    }
+
+    /// The figures the pick loop reads, copied out of this record.
+    var figures: PickFigures {
+        PickFigures(
+            state: state,
+            lastProbeFailed: lastError != nil,
+            answeredAt: lastProbeStart,
+            reportedAvailable: reading?.available ?? 0,
+            reserved: reservations.count
+        )
+    }
+}

@@ -1,0 +1,41 @@
+/// One server as the `/v1/fleet` answer shows it.
+public struct ServerSnapshot<Instant: InstantProtocol>: Sendable, Equatable {
+    /// The list entry.
+    public var url: String
+    /// Its state.
+    public var state: ServerState
+    /// Free workers in the last good reading (before reservations); `nil` before any.
+    public var available: Int?
+    /// Configured workers in the last good reading; `nil` before any.
+    public var workers: Int?
+    /// Busy workers in the last good reading; `nil` before any.
+    public var activeCalls: Int?
+    /// Reservations not yet covered by a report.
+    public var reserved: Int
+    /// Start of the newest probe that answered, good or failed.
+    public var lastProbeStart: Instant?
+    /// How long that probe took.
+    public var lastLatency: Duration?
+    /// Why that probe failed; `nil` when it was good.
+    public var lastError: String?
+    /// Failed probes in a row.
+    public var consecutiveFailures: Int
+
+    /// Creates a snapshot.
+    public init(
+        url: String, state: ServerState, available: Int?, workers: Int?, activeCalls: Int?,
+        reserved: Int, lastProbeStart: Instant?, lastLatency: Duration?, lastError: String?,
+        consecutiveFailures: Int
+    ) {
+        self.url = url
+        self.state = state
+        self.available = available
+        self.workers = workers
+        self.activeCalls = activeCalls
+        self.reserved = reserved
+        self.lastProbeStart = lastProbeStart
+        self.lastLatency = lastLatency
+        self.lastError = lastError
+        self.consecutiveFailures = consecutiveFailures
+    }
+}

@@ -1,0 +1,107 @@
+import CoreMetrics
+import FleetPicker
+import Prometheus
+import Synchronization
+
+/// The service's own metrics, in one Prometheus registry per application (so tests that build
+/// several applications in one process do not share counters).
+///
+/// Counters and the pick histogram go through swift-metrics with this registry's factory; the
+/// per-server gauges are set from the picker's snapshot when `/metrics` is scraped, which keeps
+/// them exact and drops the series of servers that left the list.
+final class DispatchMetrics: Sendable {
+    /// Upper bounds of the pick-duration buckets: a fresh pick takes microseconds, a pick that
+    /// waits for probes up to the probe timeout.
+    static let pickDurationBuckets: [Duration] = [
+        .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+        .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500),
+    ]
+
+    let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+    private let picked: CoreMetrics.Counter
+    private let fleetEmpty: CoreMetrics.Counter
+    private let noCapacity: CoreMetrics.Counter
+    private let pickDuration: CoreMetrics.Timer
+    /// Probe counters by result, made on first use (results are a small fixed set).
+    private let probeCounters: Mutex<[String: CoreMetrics.Counter]>
+    /// The per-server gauges set at the last scrape, to unregister those of removed servers.
+    private let serverGauges: Mutex<[String: [Prometheus.Gauge]]>
+    private let reservationsInFlight: Prometheus.Gauge
+
+    init() {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets = ["voxbridge_pick_duration_seconds": Self.pickDurationBuckets]
+        self.registry = registry
+        self.factory = factory
+        picked = Counter(label: "voxbridge_picks_total", dimensions: [("outcome", "picked")], factory: factory)
+        fleetEmpty = Counter(label: "voxbridge_picks_total", dimensions: [("outcome", "fleet_empty")], factory: factory)
+        noCapacity = Counter(label: "voxbridge_picks_total", dimensions: [("outcome", "no_capacity")], factory: factory)
+        pickDuration = Timer(label: "voxbridge_pick_duration_seconds", factory: factory)
+        probeCounters = Mutex([:])
+        serverGauges = Mutex([:])
+        reservationsInFlight = registry.makeGauge(name: "voxbridge_reservations_in_flight", labels: [])
+    }
+
+    /// Counts one answered pick and its duration.
+    func recordPick(_ outcome: PickOutcome, duration: Duration) {
+        switch outcome {
+        case .picked: picked.increment()
+        case .fleetEmpty: fleetEmpty.increment()
+        case .noCapacity: noCapacity.increment()
+        }
+        pickDuration.recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// Counts one finished probe; `result` is `ok` or the failure's code (`timeout`, …).
+    func recordProbe(result: String) {
+        let counter = probeCounters.withLock { counters in
+            if let counter = counters[result] { return counter }
+            let counter = Counter(label: "voxbridge_probes_total", dimensions: [("result", result)], factory: factory)
+            counters[result] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
+    /// The Prometheus text for a scrape, with the per-server gauges taken from `servers`.
+    func render(servers: [ServerSnapshot<ContinuousClock.Instant>]) -> [UInt8] {
+        serverGauges.withLock { gauges in
+            var current: [String: [Prometheus.Gauge]] = [:]
+            var reserved = 0
+            for server in servers {
+                let labels = [("server", server.url)]
+                let available = registry.makeGauge(name: "voxbridge_fleet_server_available", labels: labels)
+                let up = registry.makeGauge(name: "voxbridge_fleet_server_up", labels: labels)
+                let reservedGauge = registry.makeGauge(name: "voxbridge_fleet_server_reserved", labels: labels)
+                available.set(to: Double(server.available ?? 0))
+                up.set(to: server.state == .up ? 1.0 : 0.0)
+                reservedGauge.set(to: Double(server.reserved))
+                reserved += server.reserved
+                current[server.url] = [available, up, reservedGauge]
+            }
+            for (url, stale) in gauges where current[url] == nil {
+                stale.forEach(registry.unregisterGauge)
+            }
+            gauges = current
+            reservationsInFlight.set(to: Double(reserved))
+        }
+        return registry.emitToBuffer()
+    }
+}
+
+extension Duration {
+    /// The whole nanoseconds of this duration, for swift-metrics timers.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    /// The duration in milliseconds, for JSON answers.
+    var milliseconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) * 1_000 + Double(attoseconds) / 1e15
+    }
+}

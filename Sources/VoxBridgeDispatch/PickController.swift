@@ -1,0 +1,104 @@
+import FleetPicker
+import Foundation
+import Hummingbird
+import SettingsStore
+
+/// `POST /v1/pick` and `POST /v1/release`: what the dialout code calls around every dialout.
+///
+/// The pick path runs thousands of times an hour and is benchmarked at tens of thousands a
+/// second: with fresh readings it is one `PRAGMA data_version`, one pass of the picker under its
+/// lock, and a hand-built JSON answer (no encoder, no dictionaries).
+struct PickController: Sendable {
+    /// The largest pick or release body accepted (an `exclude` list of 256 long URLs fits).
+    static let maximumBodyBytes = 1 << 20
+
+    let coordinator: FleetCoordinator<ContinuousClock>
+    let follower: FleetListFollower
+    let metrics: DispatchMetrics
+    let access: AccessControl
+
+    func addRoutes(to router: Router<some RequestContext>) {
+        router.post("/v1/pick") { request, _ in try await self.pick(request) }
+        router.post("/v1/release") { request, _ in try await self.release(request) }
+    }
+
+    private func pick(_ request: Request) async throws -> Response {
+        try access.requirePicker(request)
+        let excluded = try await Self.excludedServers(request)
+        let start = ContinuousClock.now
+        follower.refresh()
+        let outcome = await coordinator.pick(excluding: excluded)
+        let elapsed = ContinuousClock.now - start
+        metrics.recordPick(outcome, duration: elapsed)
+
+        switch outcome {
+        case .picked(let pick):
+            var json = #"{"server":"#
+            json.reserveCapacity(160 + pick.server.utf8.count)
+            json += JSONText.quoted(pick.server)
+            json += #","available":\#(pick.available),"workers":\#(pick.workers),"reservation_id":"#
+            json += JSONText.quoted(pick.reservationID)
+            json += #","elapsed_ms":\#(JSONText.milliseconds(elapsed))}"#
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: json)))
+        case .fleetEmpty:
+            throw APIError(status: .serviceUnavailable, code: "fleet_empty",
+                           message: "the voxcore_fleet list is empty: add fleet servers with PUT /v1/settings/voxcore_fleet or `voxbridge-dispatch fleet add`")
+        case .noCapacity(let passedOver):
+            throw APIError(
+                status: .serviceUnavailable, code: "no_capacity",
+                message: "no fleet server can take a call now",
+                extra: ["servers": .array(passedOver.map { server in
+                    .object(["url": .string(server.url), "state": .string(server.state.rawValue), "reason": .string(server.reason)])
+                })])
+        }
+    }
+
+    private func release(_ request: Request) async throws -> Response {
+        try access.requirePicker(request)
+        let body = try await SettingsController.collectBody(request, limit: Self.maximumBodyBytes)
+        let object = try SettingsController.parseJSON(body, expected: #"{"reservation_id": "..."}"#)
+        guard let id = (object as? [String: Any])?["reservation_id"] as? String, !id.isEmpty else {
+            throw APIError(status: .badRequest, code: "invalid_request",
+                           message: #"the body must be {"reservation_id": "<the id a pick answered>"}"#)
+        }
+        guard coordinator.release(reservationID: id) else {
+            throw APIError(status: .notFound, code: "unknown_reservation",
+                           message: "no reservation \(id): it was released, settled by a newer health report, or expired")
+        }
+        let json = #"{"released":true,"reservation_id":"# + JSONText.quoted(id) + "}"
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
+    }
+
+    /// The normalised `exclude` entries of a pick body; an empty body excludes nothing.
+    static func excludedServers(_ request: Request) async throws -> Set<String> {
+        let body = try await SettingsController.collectBody(request, limit: maximumBodyBytes)
+        if body.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return [] }
+        let object = try SettingsController.parseJSON(body, expected: #"an empty body or {"exclude": ["https://..."]}"#)
+        guard let dictionary = object as? [String: Any] else {
+            throw APIError(status: .badRequest, code: "invalid_request", message: #"the body must be a JSON object such as {"exclude": ["https://..."]}"#)
+        }
+        guard let value = dictionary["exclude"], !(value is NSNull) else { return [] }
+        guard let entries = value as? [Any] else {
+            throw APIError(status: .badRequest, code: "invalid_request", message: "exclude must be an array of fleet server URLs")
+        }
+        var excluded = Set<String>()
+        var problems: [[String: JSONValue]] = []
+        for (index, element) in entries.enumerated() {
+            guard let text = element as? String else {
+                problems.append(["index": .int(index), "value": .string(FleetListError.Problem.render(element)), "reason": .string(FleetEntryError.notAString.reason)])
+                continue
+            }
+            do {
+                excluded.insert(try FleetEntry(text).url)
+            } catch {
+                problems.append(["index": .int(index), "value": .string(String(text.prefix(256))), "reason": .string(error.reason)])
+            }
+        }
+        guard problems.isEmpty else {
+            throw APIError(status: .badRequest, code: "invalid_request", message: "exclude holds entries that are not fleet server URLs", details: problems)
+        }
+        return excluded
+    }
+}

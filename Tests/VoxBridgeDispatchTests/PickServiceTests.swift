@@ -1,0 +1,388 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import SettingsStore
+import Synchronization
+import Testing
+@testable import VoxBridgeDispatch
+
+/// A decoded pick answer.
+struct PickAnswer {
+    var status: HTTPResponse.Status
+    var body: [String: Any]
+    var server: String? { body["server"] as? String }
+    var reservationID: String? { body["reservation_id"] as? String }
+}
+
+extension TestClientProtocol {
+    /// `POST /v1/pick`, optionally excluding servers.
+    func pick(excluding: [String]? = nil, headers: HTTPFields = [:]) async throws -> PickAnswer {
+        let body = excluding.map { ByteBuffer(string: #"{"exclude": ["# + $0.map { "\"\($0)\"" }.joined(separator: ",") + "]}") }
+        return try await execute(uri: "/v1/pick", method: .post, headers: headers, body: body) { response in
+            PickAnswer(status: response.status, body: json(response.body))
+        }
+    }
+}
+
+@Suite("Pick service: /v1/pick, /v1/release, /v1/fleet, /metrics against fake fleet servers", .serialized)
+struct PickServiceTests {
+    @Test("the server with the most available capacity wins, with its figures")
+    func mostAvailableWins() async throws {
+        let fakes = [try await FakeFleetServer(available: 3), try await FakeFleetServer(available: 11), try await FakeFleetServer(available: 7)]
+        let app = try TestApplication()
+        try app.setFleet(fakes.map(\.url))
+        try await app.test { client in
+            let answer = try await client.pick()
+            #expect(answer.status == .ok)
+            #expect(answer.server == fakes[1].url)
+            #expect(answer.body["available"] as? Int == 11)
+            #expect(answer.body["workers"] as? Int == 16)
+            #expect(answer.reservationID?.isEmpty == false)
+            #expect(answer.body["elapsed_ms"] is Double)
+            // The reservation counts: the next pick sees 10 free there, still the most.
+            #expect(try await client.pick().body["available"] as? Int == 10)
+        }
+        for fake in fakes { await fake.stop() }
+    }
+
+    @Test("ties are broken at random: two equal servers share the picks")
+    func tiesSpread() async throws {
+        let fakes = [try await FakeFleetServer(available: 400, workers: 400), try await FakeFleetServer(available: 400, workers: 400)]
+        let app = try TestApplication()
+        try app.setFleet(fakes.map(\.url))
+        try await app.test { client in
+            var counts: [String: Int] = [:]
+            for _ in 0..<200 {
+                let answer = try await client.pick()
+                counts[answer.server ?? "none", default: 0] += 1
+                // Release at once, so the two stay equal.
+                _ = try await client.execute(uri: "/v1/release", method: .post, body: ByteBuffer(string: #"{"reservation_id":"\#(answer.reservationID ?? "")"}"#))
+            }
+            #expect(counts.keys.sorted() == fakes.map(\.url).sorted())
+            #expect(counts.values.allSatisfy { (60...140).contains($0) }, "\(counts)")
+        }
+        for fake in fakes { await fake.stop() }
+    }
+
+    @Test("excluded and draining servers are never picked; exclude entries are normalised")
+    func excludeAndDraining() async throws {
+        let best = try await FakeFleetServer(available: 15)
+        let draining = try await FakeFleetServer(available: 16, status: "draining")
+        let other = try await FakeFleetServer(available: 4)
+        let app = try TestApplication()
+        try app.setFleet([best.url, draining.url, other.url])
+        try await app.test { client in
+            #expect(try await client.pick().server == best.url)
+            let spelledOtherwise = best.url.replacingOccurrences(of: "http://", with: "HTTP://") + "/"
+            #expect(try await client.pick(excluding: [spelledOtherwise]).server == other.url)
+
+            let none = try await client.pick(excluding: [best.url, other.url])
+            #expect(none.status == .serviceUnavailable)
+            #expect(none.body["error"] as? String == "no_capacity")
+            let servers = try #require(none.body["servers"] as? [[String: Any]])
+            let reasons = Dictionary(uniqueKeysWithValues: servers.map { ($0["url"] as? String ?? "", $0["reason"] as? String ?? "") })
+            #expect(reasons[best.url] == "excluded")
+            #expect(reasons[other.url] == "excluded")
+            #expect(reasons[draining.url]?.contains("draining") == true)
+            #expect(servers.allSatisfy { $0["state"] is String })
+
+            let bad = try await client.pick(excluding: ["not a url"])
+            #expect(bad.status == .badRequest)
+        }
+        for fake in [best, draining, other] { await fake.stop() }
+    }
+
+    @Test("every probe failure reason is passed over while the service keeps serving")
+    func failingServersNeverPicked() async throws {
+        let good = try await FakeFleetServer(available: 1)
+        let failing: [FakeFleetServer] = [
+            try await FakeFleetServer(available: 16, mode: .hang),
+            try await FakeFleetServer(available: 16, mode: .status(500)),
+            try await FakeFleetServer(available: 16, mode: .status(404)),
+            try await FakeFleetServer(available: 16, mode: .invalidJSON),
+            try await FakeFleetServer(available: 16, mode: .redirect),
+            try await FakeFleetServer(available: 16, mode: .oversizedBody),
+            try await FakeFleetServer(available: 16, mode: .invalidField),
+        ]
+        let closed = "http://127.0.0.1:1"
+        let unresolvable = "http://voxcore-fleet.invalid"
+        let notTLS = "https://127.0.0.1:\(good.port)"  // TLS to a plain HTTP server
+        let app = try TestApplication { $0.probeTimeout = .milliseconds(300) }
+        try app.setFleet(failing.map(\.url) + [closed, unresolvable, notTLS, good.url])
+        try await app.test { client in
+            let answer = try await client.pick()
+            #expect(answer.status == .ok)
+            #expect(answer.server == good.url)
+
+            let none = try await client.pick()  // the one free worker is reserved now
+            #expect(none.status == .serviceUnavailable)
+            let servers = try #require(none.body["servers"] as? [[String: Any]])
+            let reasons = servers.map { ($0["url"] as? String ?? "") + " " + ($0["reason"] as? String ?? "") }.joined(separator: "\n")
+            for code in ["timeout", "http_status", "invalid_json", "redirect", "body_too_large", "invalid_field", "connect", "dns", "tls"] {
+                #expect(reasons.contains(code), "no server passed over for \(code):\n\(reasons)")
+            }
+            try await client.execute(uri: "/health", method: .get) { response in #expect(response.status == .ok) }
+        }
+        for fake in failing + [good] { await fake.stop() }
+    }
+
+    @Test("an empty fleet answers 503 fleet_empty")
+    func emptyFleet() async throws {
+        try await TestApplication().test { client in
+            let answer = try await client.pick()
+            #expect(answer.status == .serviceUnavailable)
+            #expect(answer.body["error"] as? String == "fleet_empty")
+            #expect(answer.body["message"] is String)
+        }
+    }
+
+    @Test("full servers give 503 no_capacity with a reason per server")
+    func noCapacity() async throws {
+        let full = try await FakeFleetServer(available: 0)
+        let app = try TestApplication()
+        try app.setFleet([full.url, "http://127.0.0.1:1"])
+        try await app.test { client in
+            let answer = try await client.pick()
+            #expect(answer.status == .serviceUnavailable)
+            #expect(answer.body["error"] as? String == "no_capacity")
+            let servers = try #require(answer.body["servers"] as? [[String: Any]])
+            #expect(servers.count == 2)
+            #expect(servers.first?["reason"] as? String == "full")
+            #expect((servers.last?["reason"] as? String)?.contains("connect") == true)
+        }
+        await full.stop()
+    }
+
+    @Test("a PUT is used by the very next pick")
+    func putUsedByNextPick() async throws {
+        let first = try await FakeFleetServer(available: 5)
+        let second = try await FakeFleetServer(available: 9)
+        let app = try TestApplication()
+        try app.setFleet([first.url])
+        try await app.test { client in
+            #expect(try await client.pick().server == first.url)
+            let body = ByteBuffer(string: #"{"voxcore_fleet": ["\#(first.url)", "\#(second.url)"]}"#)
+            try await client.execute(uri: "/v1/settings/voxcore_fleet", method: .put, body: body) { response in
+                #expect(response.status == .ok)
+            }
+            #expect(try await client.pick().server == second.url)
+            try await client.execute(uri: "/v1/settings/voxcore_fleet", method: .put, body: ByteBuffer(string: #"{"voxcore_fleet": []}"#)) { _ in }
+            #expect(try await client.pick().body["error"] as? String == "fleet_empty")
+        }
+        for fake in [first, second] { await fake.stop() }
+    }
+
+    @Test("a fleet CLI change in another process is used by the very next pick")
+    func cliChangeUsedByNextPick() async throws {
+        let first = try await FakeFleetServer(available: 5)
+        let second = try await FakeFleetServer(available: 9)
+        let app = try TestApplication()
+        try app.setFleet([first.url])
+        try await app.test { client in
+            #expect(try await client.pick().server == first.url)
+            let added = try DispatchProcess.run(["fleet", "add", second.url, "--db", app.configuration.databasePath])
+            #expect(added.status == 0, "\(added.standardError)")
+            #expect(try await client.pick().server == second.url)
+            let removed = try DispatchProcess.run(["fleet", "remove", second.url, "--db", app.configuration.databasePath])
+            #expect(removed.status == 0)
+            #expect(try await client.pick().server == first.url)
+        }
+        for fake in [first, second] { await fake.stop() }
+    }
+
+    @Test("release drops a reservation at once; an unknown id is 404")
+    func release() async throws {
+        let fake = try await FakeFleetServer(available: 1)
+        let app = try TestApplication()
+        try app.setFleet([fake.url])
+        try await app.test { client in
+            let answer = try await client.pick()
+            let id = try #require(answer.reservationID)
+            #expect(try await client.pick().status == .serviceUnavailable, "the one worker is reserved")
+
+            try await client.execute(uri: "/v1/release", method: .post, body: ByteBuffer(string: #"{"reservation_id": "\#(id)"}"#)) { response in
+                #expect(response.status == .ok)
+            }
+            #expect(try await client.pick().server == fake.url, "released: free again")
+
+            try await client.execute(uri: "/v1/release", method: .post, body: ByteBuffer(string: #"{"reservation_id": "\#(id)"}"#)) { response in
+                #expect(response.status == .notFound)
+                #expect(json(response.body)["error"] as? String == "unknown_reservation")
+            }
+            for body in ["", "{}", #"{"reservation_id": 5}"#, "[", #"{"reservation_id": ""}"#] {
+                try await client.execute(uri: "/v1/release", method: .post, body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .badRequest, "\(body)")
+                }
+            }
+        }
+        await fake.stop()
+    }
+
+    @Test("the pick token guards pick, release, fleet and settings reads; the admin token works there too")
+    func tokens() async throws {
+        let fake = try await FakeFleetServer(available: 4)
+        let app = try TestApplication(adminToken: "admin-secret", pickToken: "pick-secret")
+        try app.setFleet([fake.url])
+        try await app.test { client in
+            for (uri, method) in [("/v1/pick", HTTPRequest.Method.post), ("/v1/release", .post), ("/v1/fleet", .get), ("/v1/settings/voxcore_fleet", .get)] {
+                for headers: HTTPFields in [[:], .bearer("wrong")] {
+                    try await client.execute(uri: uri, method: method, headers: headers) { response in
+                        #expect(response.status == .unauthorized, "\(method) \(uri)")
+                    }
+                }
+            }
+            #expect(try await client.pick(headers: .bearer("pick-secret")).status == .ok)
+            #expect(try await client.pick(headers: .bearer("admin-secret")).status == .ok)
+            try await client.execute(uri: "/v1/fleet", method: .get, headers: .bearer("pick-secret")) { response in
+                #expect(response.status == .ok)
+            }
+        }
+        await fake.stop()
+    }
+
+    @Test("GET /v1/fleet shows each server's state and figures")
+    func fleetView() async throws {
+        let up = try await FakeFleetServer(available: 6, workers: 8)
+        let app = try TestApplication()
+        try app.setFleet([up.url, "http://127.0.0.1:1"])
+        try await app.test { client in
+            _ = try await client.pick()
+            try await client.execute(uri: "/v1/fleet", method: .get) { response in
+                #expect(response.status == .ok)
+                let body = json(response.body)
+                #expect(body["version"] as? Int == 1)
+                let servers = body["servers"] as? [[String: Any]] ?? []
+                #expect(servers.count == 2)
+                let first = servers.first ?? [:]
+                #expect(first["url"] as? String == up.url)
+                #expect(first["state"] as? String == "up")
+                #expect(first["available"] as? Int == 6)
+                #expect(first["workers"] as? Int == 8)
+                #expect(first["active_calls"] as? Int == 2)
+                #expect(first["reserved"] as? Int == 1)
+                #expect(first["last_probe_at"] is String)
+                #expect(first["last_latency_ms"] is Double)
+                #expect(first["consecutive_failures"] as? Int == 0)
+                let second = servers.last ?? [:]
+                #expect(["unknown", "down"].contains(second["state"] as? String))
+                #expect((second["last_error"] as? String)?.hasPrefix("connect") == true)
+                #expect(second["consecutive_failures"] as? Int == 1)
+                for key in ["url", "state", "available", "workers", "active_calls", "reserved", "last_probe_at", "last_latency_ms", "last_error", "consecutive_failures"] {
+                    #expect(first.keys.contains(key) && second.keys.contains(key), "missing \(key)")
+                }
+            }
+        }
+        await up.stop()
+    }
+
+    @Test("/metrics has the contract's metric names")
+    func metrics() async throws {
+        let fake = try await FakeFleetServer(available: 4)
+        let app = try TestApplication()
+        try app.setFleet([fake.url])
+        try await app.test { client in
+            _ = try await client.pick()
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                let text = String(buffer: response.body)
+                for name in [
+                    #"voxbridge_picks_total{outcome="picked"} 1"#, "voxbridge_pick_duration_seconds_bucket",
+                    "voxbridge_pick_duration_seconds_count 1", #"voxbridge_probes_total{result="ok"} 1"#,
+                    #"voxbridge_fleet_server_available{server="\#(fake.url)"} 4"#, #"voxbridge_fleet_server_up{server="\#(fake.url)"} 1"#,
+                    "voxbridge_reservations_in_flight 1",
+                ] {
+                    #expect(text.contains(name), "missing \(name)")
+                }
+            }
+        }
+        await fake.stop()
+    }
+
+    @Test("herd over HTTP: 64 concurrent picks on 10, 20, 16 and 18 free never overflow a server")
+    func herd() async throws {
+        let free = [10, 20, 16, 18]
+        var fakes: [FakeFleetServer] = []
+        for available in free { fakes.append(try await FakeFleetServer(available: available, workers: 32)) }
+        let app = try TestApplication()
+        try app.setFleet(fakes.map(\.url))
+        let urls = fakes.map(\.url)
+        try await app.test(.live) { client in
+            let servers = try await withThrowingTaskGroup(of: String?.self) { group in
+                for _ in 0..<64 { group.addTask { try await client.pick().server } }
+                var servers: [String?] = []
+                for try await server in group { servers.append(server) }
+                return servers
+            }
+            #expect(servers.allSatisfy { $0 != nil }, "all 64 fit in 64 free workers")
+            for (url, capacity) in zip(urls, free) {
+                let count = servers.filter { $0 == url }.count
+                #expect(count <= capacity, "\(url): \(count) picks for \(capacity) free")
+            }
+        }
+        for fake in fakes { await fake.stop() }
+    }
+
+    @Test("a dead server, once down, does not slow picks: 50 sequential picks each under 100 ms")
+    func deadServer() async throws {
+        var healthy: [FakeFleetServer] = []
+        for available in [5, 6, 7, 8] { healthy.append(try await FakeFleetServer(available: available * 10, workers: 100)) }
+        let dead = try await FakeFleetServer(mode: .hang)
+        let app = try TestApplication { $0.probeTimeout = .milliseconds(500) }
+        try app.setFleet(healthy.map(\.url) + [dead.url])
+        try await app.test { client in
+            // Until the dead server is down (3 timeouts), picks wait for its probe.
+            var becameDown = false
+            for _ in 0..<10 where !becameDown {
+                _ = try await client.pick()
+                try await client.execute(uri: "/v1/fleet", method: .get) { response in
+                    let servers = json(response.body)["servers"] as? [[String: Any]] ?? []
+                    becameDown = servers.last?["state"] as? String == "down"
+                }
+            }
+            #expect(becameDown)
+            var slowest = Duration.zero
+            for _ in 0..<50 {
+                let start = ContinuousClock.now
+                let answer = try await client.pick()
+                slowest = max(slowest, ContinuousClock.now - start)
+                #expect(answer.status == .ok)
+                #expect(answer.server != dead.url)
+            }
+            #expect(slowest < .milliseconds(100), "slowest pick \(slowest)")
+        }
+        for fake in healthy + [dead] { await fake.stop() }
+    }
+
+    @Test("--freshness-ms 0: every pick probes every up server")
+    func freshnessZero() async throws {
+        let fakes = [try await FakeFleetServer(available: 500, workers: 500), try await FakeFleetServer(available: 400, workers: 500)]
+        let app = try TestApplication { $0.freshness = .zero }
+        try app.setFleet(fakes.map(\.url))
+        try await app.test { client in
+            let before = fakes.map(\.requestCount)
+            for _ in 0..<20 {
+                let answer = try await client.pick()
+                #expect(answer.status == .ok)
+            }
+            let probes = zip(fakes.map(\.requestCount), before).map { $0 - $1 }
+            #expect(probes == [20, 20], "\(probes)")
+        }
+        for fake in fakes { await fake.stop() }
+    }
+
+    @Test("with the default freshness, sequential picks reuse readings")
+    func freshnessDefault() async throws {
+        let fake = try await FakeFleetServer(available: 500, workers: 500)
+        let app = try TestApplication()
+        try app.setFleet([fake.url])
+        try await app.test { client in
+            for _ in 0..<20 {
+                let answer = try await client.pick()
+                #expect(answer.status == .ok)
+            }
+            // 20 picks in well under a few freshness periods (250 ms) need only a few probes.
+            #expect(fake.requestCount < 20, "\(fake.requestCount) probes for 20 picks")
+        }
+        await fake.stop()
+    }
+}
