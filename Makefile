@@ -7,7 +7,7 @@ HOST        ?= 127.0.0.1
 PORT        ?= 8080
 APT_PACKAGES = libcurl4-openssl-dev libsqlite3-dev pkg-config
 
-.PHONY: deps build run test clean
+.PHONY: deps build run test clean bench demo fuzz fuzz-api fuzz-api-quick
 
 ## deps: install the system packages the build needs, when any is missing
 deps:
@@ -29,9 +29,56 @@ build: deps
 run: build
 	.build/release/voxbridge-dispatch serve --host $(HOST) --port $(PORT) --db $(DB)
 
-## test: the whole test suite
+## test: the whole test suite, then a short schemathesis pass against the built service
 test: deps
 	$(SWIFT) test
+	$(MAKE) fuzz-api-quick
+
+## bench: release-build the dispatcher, voxcore-sim and voxbridge-bench into $(BENCH_SCRATCH) and run every
+## load scenario, ours and the naive picker side by side (a few minutes); writes the tables into docs/BENCHMARKS.md
+BENCH_SCRATCH ?= .build-bench
+BENCH_BUILD    = $(SWIFT) build -c release --scratch-path $(BENCH_SCRATCH)
+bench: deps
+	$(BENCH_BUILD) --product voxbridge-dispatch
+	$(BENCH_BUILD) --product voxcore-sim
+	$(BENCH_BUILD) --product voxbridge-bench
+	$(BENCH_SCRATCH)/release/voxbridge-bench --scenario all --write-doc docs/BENCHMARKS.md
+
+## demo: a simulated fleet of 3 servers and the dispatcher; registers them through the API, shows picks and /v1/fleet
+demo: deps
+	$(BENCH_BUILD) --product voxbridge-dispatch
+	$(BENCH_BUILD) --product voxcore-sim
+	$(BENCH_BUILD) --product voxbridge-bench
+	$(BENCH_SCRATCH)/release/voxbridge-bench --demo
+
+## fuzz: libFuzzer on the health-report parser and the fleet-list validator (Fuzz/), each for
+## FUZZ_SECONDS seconds, in a private network namespace; a crash fails with its input in .build-fuzz/artifacts
+FUZZ_SECONDS ?= 300
+FUZZ_BUILD    = cd Fuzz && $(SWIFT) build --sanitize=fuzzer -c release --scratch-path ../.build-fuzz
+fuzz: deps
+	$(FUZZ_BUILD) --product FuzzHealthReading
+	$(FUZZ_BUILD) --product FuzzFleetList
+	Fuzz/run-fuzzers.sh .build-fuzz/release $(FUZZ_SECONDS)
+
+## fuzz-api: schemathesis (PyPI, into .venv-fuzz) against a live `serve` in a private network namespace
+## with only loopback up, checking every answer against docs/openapi.yaml; FUZZ_API_EXAMPLES cases per
+## operation and phase (200: well over 1,000 cases in all)
+SCHEMATHESIS_VERSION ?= 4.32.5
+FUZZ_API_EXAMPLES    ?= 200
+FUZZ_VENV             = .venv-fuzz
+FUZZ_VENV_STAMP       = $(FUZZ_VENV)/.schemathesis-$(SCHEMATHESIS_VERSION)
+$(FUZZ_VENV_STAMP):
+	@python3 -c 'import ensurepip, venv' 2>/dev/null || { [ "$$(id -u)" = "0" ] && apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv; }
+	rm -rf $(FUZZ_VENV) && python3 -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/pip install --quiet --disable-pip-version-check --retries 5 schemathesis==$(SCHEMATHESIS_VERSION)
+	touch $@
+fuzz-api: deps $(FUZZ_VENV_STAMP)
+	$(SWIFT) build --product voxbridge-dispatch
+	Fuzz/fuzz-api.sh .build/debug/voxbridge-dispatch $(FUZZ_VENV)/bin/st $(FUZZ_API_EXAMPLES)
+
+## fuzz-api-quick: the short schemathesis pass `make test` runs, on the debug build `swift test` made
+fuzz-api-quick: $(FUZZ_VENV_STAMP)
+	Fuzz/fuzz-api.sh .build/debug/voxbridge-dispatch $(FUZZ_VENV)/bin/st 25
 
 clean:
 	rm -rf .build

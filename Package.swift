@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "FleetPicker", targets: ["FleetPicker"]),
         .library(name: "HealthProber", targets: ["HealthProber"]),
         .library(name: "SettingsStore", targets: ["SettingsStore"]),
+        .executable(name: "voxcore-sim", targets: ["VoxcoreSim"]),
+        .executable(name: "voxbridge-bench", targets: ["VoxbridgeBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -17,7 +19,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // System libraries.
@@ -56,11 +62,47 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
 
         // Benchmarks (release builds; see docs/BENCHMARKS.md).
         .executableTarget(name: "PickerBench", dependencies: ["FleetPicker"], path: "Benchmarks/PickerBench"),
+        .executableTarget(name: "ProberBench", dependencies: ["HealthProber"], path: "Benchmarks/ProberBench"),
+
+        // Load tools: the simulated fleet and the load generator (see docs/BENCHMARKS.md, "Load scenarios").
+        .target(
+            name: "LoadKit",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/LoadKit"
+        ),
+        .executableTarget(
+            name: "VoxcoreSim",
+            dependencies: [
+                "LoadKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/VoxcoreSim"
+        ),
+        .executableTarget(
+            name: "VoxbridgeBench",
+            dependencies: [
+                "LoadKit",
+                "HealthProber",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Benchmarks/VoxbridgeBench"
+        ),
 
         // Tests: one target per module.
         .testTarget(
@@ -73,10 +115,19 @@ let package = Package(
         .testTarget(name: "HealthProberTests", dependencies: ["HealthProber"]),
         .testTarget(name: "SettingsStoreTests", dependencies: ["SettingsStore"]),
         .testTarget(
+            name: "BenchmarkToolsTests",
+            dependencies: [
+                "LoadKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .testTarget(
             name: "VoxBridgeDispatchTests",
             dependencies: [
                 "VoxBridgeDispatch",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
     ],

@@ -8,6 +8,9 @@ import CSQLite
 /// interleaved with another thread's.
 final class SQLiteConnection: @unchecked Sendable {
     private let handle: OpaquePointer
+    /// `PRAGMA data_version`, prepared once: it runs before every pick, where preparing the
+    /// statement each time would cost more than running it.
+    private var dataVersionStatement: OpaquePointer?
 
     /// Opens `path`, creating the file when `create` is set.
     init(path: String, create: Bool) throws(SettingsStoreError) {
@@ -24,7 +27,23 @@ final class SQLiteConnection: @unchecked Sendable {
     }
 
     deinit {
+        sqlite3_finalize(dataVersionStatement)
         sqlite3_close_v2(handle)
+    }
+
+    /// `PRAGMA data_version`: changes when another connection commits.
+    func dataVersion() throws(SettingsStoreError) -> Int64 {
+        if dataVersionStatement == nil {
+            var statement: OpaquePointer?
+            let code = sqlite3_prepare_v3(handle, "PRAGMA data_version", -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+            guard code == SQLITE_OK, let statement else { throw error(code: code) }
+            dataVersionStatement = statement
+        }
+        guard let statement = dataVersionStatement else { throw .corrupt(reason: "PRAGMA data_version could not be prepared") }
+        defer { sqlite3_reset(statement) }
+        let code = sqlite3_step(statement)
+        guard code == SQLITE_ROW else { throw error(code: code) }
+        return sqlite3_column_int64(statement, 0)
     }
 
     /// Sets how long a statement waits for another connection's lock before failing with busy.

@@ -58,7 +58,7 @@ public final class SettingsStore: Sendable {
 
         try connection.execute("PRAGMA journal_mode = WAL")
         try Self.migrate(connection, from: Int(userVersion))
-        let dataVersion = try connection.integer("PRAGMA data_version")
+        let dataVersion = try connection.dataVersion()
         self.state = Mutex(State(connection: connection, lastDataVersion: dataVersion, generation: 0))
         // Validate what is stored now, so a hand-edited value is reported at start, not at a pick.
         _ = try fleet()
@@ -78,7 +78,7 @@ public final class SettingsStore: Sendable {
     /// ``fleet()`` again. Costs one `PRAGMA data_version`.
     public func generation() throws(SettingsStoreError) -> UInt64 {
         try state.withLock { state throws(SettingsStoreError) in
-            let dataVersion = try state.connection.integer("PRAGMA data_version")
+            let dataVersion = try state.connection.dataVersion()
             if dataVersion != state.lastDataVersion {
                 state.lastDataVersion = dataVersion
                 state.generation &+= 1
@@ -127,13 +127,16 @@ public final class SettingsStore: Sendable {
     public func addFleetEntry(_ entry: FleetEntry, actor: SettingsActor) throws(SettingsStoreError) -> FleetAddResult {
         try write { connection throws(SettingsStoreError) in
             let current = try Self.readFleet(connection)
+            let list: FleetList?
             do {
-                guard let list = try current.list.adding(entry) else { return .alreadyListed(current) }
-                return .added(try Self.store(list, after: current, actor: actor, in: connection))
+                list = try current.list.adding(entry)
             } catch {
-                // FleetList.adding throws only when the list is at its maximum length.
+                // FleetList.adding throws only when the list is at its maximum length. Only its
+                // error is caught here: a storage failure below must roll the transaction back.
                 return .listFull(current)
             }
+            guard let list else { return .alreadyListed(current) }
+            return .added(try Self.store(list, after: current, actor: actor, in: connection))
         }
     }
 

@@ -57,8 +57,8 @@ struct PickController: Sendable {
 
     private func release(_ request: Request) async throws -> Response {
         try access.requirePicker(request)
-        let body = try await SettingsController.collectBody(request, limit: Self.maximumBodyBytes)
-        let object = try SettingsController.parseJSON(body, expected: #"{"reservation_id": "..."}"#)
+        let body = try await RequestBody.collect(request, limit: Self.maximumBodyBytes)
+        let object = try RequestBody.json(body, expected: #"{"reservation_id": "..."}"#)
         guard let id = (object as? [String: Any])?["reservation_id"] as? String, !id.isEmpty else {
             throw APIError(status: .badRequest, code: "invalid_request",
                            message: #"the body must be {"reservation_id": "<the id a pick answered>"}"#)
@@ -73,9 +73,9 @@ struct PickController: Sendable {
 
     /// The normalised `exclude` entries of a pick body; an empty body excludes nothing.
     static func excludedServers(_ request: Request) async throws -> Set<String> {
-        let body = try await SettingsController.collectBody(request, limit: maximumBodyBytes)
+        let body = try await RequestBody.collect(request, limit: maximumBodyBytes)
         if body.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return [] }
-        let object = try SettingsController.parseJSON(body, expected: #"an empty body or {"exclude": ["https://..."]}"#)
+        let object = try RequestBody.json(body, expected: #"an empty body or {"exclude": ["https://..."]}"#)
         guard let dictionary = object as? [String: Any] else {
             throw APIError(status: .badRequest, code: "invalid_request", message: #"the body must be a JSON object such as {"exclude": ["https://..."]}"#)
         }

@@ -37,8 +37,11 @@ extension ServeCommand {
         configuration: DispatchConfiguration, store: SettingsStore, logger: Logger
     ) throws(CommandLineFailure) -> some ApplicationProtocol {
         do {
-            return try buildApplication(configuration: configuration, store: store, logger: logger) { port in
-                logger.info("listening on \(configuration.baseURL(port: port))")
+            // Supervisors, scripts and tests wait for this line: it is written at any log level.
+            var lifecycleLogger = logger
+            lifecycleLogger.logLevel = min(logger.logLevel, .info)
+            return try buildApplication(configuration: configuration, store: store, logger: logger) { [lifecycleLogger] port in
+                lifecycleLogger.info("listening on \(configuration.baseURL(port: port))")
             }
         } catch {
             throw CommandLineFailure("cannot start: \(error)")

@@ -20,7 +20,7 @@ struct SettingsController: Sendable {
     /// Checks in the contract's order of precedence: 401, 413, 400, 412.
     private func write(_ request: Request) async throws -> Response {
         try access.requireAdmin(request)
-        let body = try await Self.collectBody(request, limit: DispatchConfiguration.maximumRequestBodyBytes)
+        let body = try await RequestBody.collect(request, limit: DispatchConfiguration.maximumRequestBodyBytes)
         let list = try Self.decodeFleetList(body)
         let expectedVersion = try Self.expectedVersion(request)
         let setting = try Self.mapStoreError { () throws(SettingsStoreError) in
@@ -31,21 +31,9 @@ struct SettingsController: Sendable {
 
     // MARK: - Request parts
 
-    /// The whole body, refusing one over `limit` bytes (by its Content-Length at once).
-    static func collectBody(_ request: Request, limit: Int) async throws -> ByteBuffer {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw APIError.payloadTooLarge(limit: limit)
-        }
-        do {
-            return try await request.body.collect(upTo: limit)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            throw APIError.payloadTooLarge(limit: limit)
-        }
-    }
-
     /// Parses `{"voxcore_fleet": [...]}` into a valid list, or throws the 400 that says why.
     static func decodeFleetList(_ body: ByteBuffer) throws(APIError) -> FleetList {
-        let object = try parseJSON(body, expected: "{\"voxcore_fleet\": [\"https://...\"]}")
+        let object = try RequestBody.json(body, expected: "{\"voxcore_fleet\": [\"https://...\"]}")
         guard let dictionary = object as? [String: Any] else {
             throw invalidFleet("the body must be a JSON object {\"voxcore_fleet\": [...]}")
         }
@@ -63,28 +51,17 @@ struct SettingsController: Sendable {
         }
     }
 
-    /// Parses a request body as strict JSON, or throws `invalid_json` saying what was expected.
-    static func parseJSON(_ body: ByteBuffer, expected: String) throws(APIError) -> Any {
-        guard body.readableBytes > 0 else { throw .invalidJSON("the body is empty; expected \(expected)") }
-        let bytes = body.readableBytesView
-        guard StrictJSON.isValid(bytes),
-            let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
-        else {
-            throw .invalidJSON("the body is not valid JSON (nested at most \(StrictJSON.maximumDepth) deep); expected \(expected)")
-        }
-        return object
-    }
-
     private static func invalidFleet(_ message: String) -> APIError {
         APIError(status: .badRequest, code: "invalid_fleet", message: message, details: [])
     }
 
     /// The version an `If-Match` header requires, `nil` when there is none or it is `*`.
     ///
-    /// Accepts `"3"`, `W/"3"` and a bare `3`. A header that names no version cannot match any,
-    /// so it answers 412 like a stale one.
+    /// Accepts `"3"`, `W/"3"` and a bare `3`. A header that names no version (an empty one too:
+    /// an empty list of entity tags matches nothing, RFC 9110 §13.1.1) cannot match any, so it
+    /// answers 412 like a stale one.
     static func expectedVersion(_ request: Request) throws(APIError) -> Int? {
-        guard let header = request.headers[.ifMatch]?.trimmingCharacters(in: .whitespaces), !header.isEmpty else { return nil }
+        guard let header = request.headers[.ifMatch]?.trimmingCharacters(in: .whitespaces) else { return nil }
         if header == "*" { return nil }
         var tag = Substring(header)
         if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }

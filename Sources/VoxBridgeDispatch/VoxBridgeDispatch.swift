@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 
 /// `voxbridge-dispatch`: picks the VoxCore fleet server for each outbound call.
-@main
 struct VoxBridgeDispatch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "voxbridge-dispatch",
@@ -12,7 +11,7 @@ struct VoxBridgeDispatch: AsyncParsableCommand {
     )
 
     /// Parses and runs the command, reporting every failure as one line on stderr.
-    static func main() async {
+    static func runFromCommandLine() async {
         // Standard output into a pipe is fully buffered: line-buffer it so a supervisor or a test
         // sees each line (the "listening on" line above all) at once.
         StandardOutput.useLineBuffering()

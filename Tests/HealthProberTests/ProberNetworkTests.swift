@@ -9,6 +9,10 @@ import Testing
 enum Fixtures {
     static let healthPath = "/health/fleet"
 
+    /// A name the resolver refuses locally (a 70-character label; DNS allows 63), so a DNS
+    /// failure is tested without a query leaving the machine.
+    static let unresolvableURL = "http://" + String(repeating: "a", count: 70) + ".invalid"
+
     static func json(workers: Int, active: Int, extra: String = "") -> TestHTTPServer.Route {
         .json(#"{"workers":\#(workers),"active_calls":\#(active)\#(extra)}"#)
     }

@@ -19,8 +19,20 @@ struct DispatchProcess {
         var standardError: String
     }
 
-    /// Runs to completion (bounded by `timeout`) and returns what it printed.
-    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(20)) throws -> Result {
+    /// Runs to completion (bounded by `timeout`) without blocking a concurrency thread, for
+    /// async tests whose fake fleet servers answer on those threads meanwhile.
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(20)
+    ) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Swift.Result { try runBlocking(arguments, environment: environment, timeout: timeout) })
+            }
+        }
+    }
+
+    /// Runs to completion (bounded by `timeout`) and returns what it printed; blocks the thread.
+    static func runBlocking(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(20)) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -55,25 +67,25 @@ struct CommandLineTests {
 
     @Test("fleet add, list and remove; each change a versioned CLI write")
     func fleetCommands() throws {
-        var result = try DispatchProcess.run(["fleet", "add", "HTTPS://A.example.com/", "--db", db])
+        var result = try DispatchProcess.runBlocking(["fleet", "add", "HTTPS://A.example.com/", "--db", db])
         #expect(result.status == 0)
         #expect(result.standardOutput.contains("added https://a.example.com"))
-        result = try DispatchProcess.run(["fleet", "add", "http://127.0.0.1:9001", "--db", db])
+        result = try DispatchProcess.runBlocking(["fleet", "add", "http://127.0.0.1:9001", "--db", db])
         #expect(result.status == 0)
 
-        result = try DispatchProcess.run(["fleet", "add", "https://a.example.com:443", "--db", db])
+        result = try DispatchProcess.runBlocking(["fleet", "add", "https://a.example.com:443", "--db", db])
         #expect(result.status == 0, "adding a listed entry is not an error")
         #expect(result.standardOutput.contains("already listed"))
 
-        result = try DispatchProcess.run(["fleet", "list", "--db", db])
+        result = try DispatchProcess.runBlocking(["fleet", "list", "--db", db])
         #expect(result.status == 0)
         #expect(result.standardOutput == "https://a.example.com\nhttp://127.0.0.1:9001\n")
 
-        result = try DispatchProcess.run(["fleet", "remove", "https://b.example.com", "--db", db])
+        result = try DispatchProcess.runBlocking(["fleet", "remove", "https://b.example.com", "--db", db])
         #expect(result.status == 1)
         #expect(result.standardError.split(separator: "\n").count == 1)
 
-        result = try DispatchProcess.run(["fleet", "remove", "https://a.example.com", "--db", db])
+        result = try DispatchProcess.runBlocking(["fleet", "remove", "https://a.example.com", "--db", db])
         #expect(result.status == 0)
 
         let store = try SettingsStore(path: db)
@@ -84,7 +96,7 @@ struct CommandLineTests {
 
     @Test("the database can come from VOXBRIDGE_DB")
     func databaseFromEnvironment() throws {
-        let result = try DispatchProcess.run(["fleet", "add", "https://a.example.com"], environment: ["VOXBRIDGE_DB": db])
+        let result = try DispatchProcess.runBlocking(["fleet", "add", "https://a.example.com"], environment: ["VOXBRIDGE_DB": db])
         #expect(result.status == 0)
         #expect(try SettingsStore(path: db).fleet().list.urls == ["https://a.example.com"])
     }
@@ -93,7 +105,7 @@ struct CommandLineTests {
         "ftp://a.example.com", "not a url", "https://u:p@a.example.com", "https://a.example.com/?q=1",
     ])
     func invalidURL(url: String) throws {
-        let result = try DispatchProcess.run(["fleet", "add", url, "--db", db])
+        let result = try DispatchProcess.runBlocking(["fleet", "add", url, "--db", db])
         #expect(result.status == 1)
         #expect(result.standardError.hasPrefix("error: "))
         #expect(result.standardError.split(separator: "\n").count == 1)
@@ -105,7 +117,7 @@ struct CommandLineTests {
 
     @Test("serve on a path that cannot be created: one line on stderr, non-zero exit")
     func serveUnopenable() throws {
-        let result = try DispatchProcess.run(["serve", "--port", "0", "--db", "/nonexistent/dir/x.sqlite"])
+        let result = try DispatchProcess.runBlocking(["serve", "--port", "0", "--db", "/nonexistent/dir/x.sqlite"])
         #expect(result.status != 0)
         #expect(result.standardError.split(separator: "\n").count == 1)
         #expect(result.standardError.contains("/nonexistent/dir/x.sqlite"))
@@ -116,7 +128,7 @@ struct CommandLineTests {
         let garbage = Data((0..<16_384).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
         FileManager.default.createFile(atPath: db, contents: garbage)
         for arguments in [["serve", "--port", "0", "--db", db], ["fleet", "list", "--db", db], ["fleet", "add", "https://a.example.com", "--db", db]] {
-            let result = try DispatchProcess.run(arguments)
+            let result = try DispatchProcess.runBlocking(arguments)
             #expect(result.status != 0, "\(arguments)")
             #expect(result.standardError.split(separator: "\n").count == 1, "\(arguments): \(result.standardError)")
             #expect(FileManager.default.contents(atPath: db) == garbage)
@@ -125,7 +137,7 @@ struct CommandLineTests {
 
     @Test("serve refuses a non-loopback address without an admin token")
     func refusesPublicBind() throws {
-        let result = try DispatchProcess.run(["serve", "--host", "0.0.0.0", "--port", "0", "--db", db])
+        let result = try DispatchProcess.runBlocking(["serve", "--host", "0.0.0.0", "--port", "0", "--db", db])
         #expect(result.status != 0)
         #expect(result.standardError.contains("VOXBRIDGE_ADMIN_TOKEN"))
         #expect(result.standardError.split(separator: "\n").count == 1)
@@ -139,7 +151,7 @@ struct CommandLineTests {
         (["nonsense"], [:]),
     ])
     func badOption(arguments: [String], environment: [String: String]) throws {
-        let result = try DispatchProcess.run(arguments + ["--db", db], environment: environment)
+        let result = try DispatchProcess.runBlocking(arguments + ["--db", db], environment: environment)
         #expect(result.status != 0)
         #expect(result.standardError.split(separator: "\n").count == 1, "\(result.standardError)")
     }
@@ -223,17 +235,17 @@ struct CommandLineTests {
         let badJSON = try await FakeFleetServer(mode: .invalidJSON)
         defer { Task { await healthy.stop(); await badJSON.stop() } }
 
-        var result = try DispatchProcess.run(["fleet", "add", "http://127.0.0.1:1", "--verify", "--db", db])
+        var result = try await DispatchProcess.run(["fleet", "add", "http://127.0.0.1:1", "--verify", "--db", db])
         #expect(result.status == 1)
         #expect(result.standardError.split(separator: "\n").count == 1)
         #expect(result.standardError.contains("connect"))
 
-        result = try DispatchProcess.run(["fleet", "add", badJSON.url, "--verify", "--db", db])
+        result = try await DispatchProcess.run(["fleet", "add", badJSON.url, "--verify", "--db", db])
         #expect(result.status == 1)
         #expect(result.standardError.split(separator: "\n").count == 1)
         #expect(result.standardError.contains("invalid_json"))
 
-        result = try DispatchProcess.run(["fleet", "add", healthy.url, "--verify", "--db", db])
+        result = try await DispatchProcess.run(["fleet", "add", healthy.url, "--verify", "--db", db])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("healthy, 7 of 16 workers free"))
         #expect(try SettingsStore(path: db).fleet().list.urls == [healthy.url])

@@ -105,7 +105,8 @@ struct PickServiceTests {
             try await FakeFleetServer(available: 16, mode: .invalidField),
         ]
         let closed = "http://127.0.0.1:1"
-        let unresolvable = "http://voxcore-fleet.invalid"
+        // A label longer than DNS allows (63): the resolver refuses it without sending a query.
+        let unresolvable = "http://" + String(repeating: "a", count: 70) + ".invalid"
         let notTLS = "https://127.0.0.1:\(good.port)"  // TLS to a plain HTTP server
         let app = try TestApplication { $0.probeTimeout = .milliseconds(300) }
         try app.setFleet(failing.map(\.url) + [closed, unresolvable, notTLS, good.url])
@@ -180,10 +181,10 @@ struct PickServiceTests {
         try app.setFleet([first.url])
         try await app.test { client in
             #expect(try await client.pick().server == first.url)
-            let added = try DispatchProcess.run(["fleet", "add", second.url, "--db", app.configuration.databasePath])
+            let added = try await DispatchProcess.run(["fleet", "add", second.url, "--db", app.configuration.databasePath])
             #expect(added.status == 0, "\(added.standardError)")
             #expect(try await client.pick().server == second.url)
-            let removed = try DispatchProcess.run(["fleet", "remove", second.url, "--db", app.configuration.databasePath])
+            let removed = try await DispatchProcess.run(["fleet", "remove", second.url, "--db", app.configuration.databasePath])
             #expect(removed.status == 0)
             #expect(try await client.pick().server == first.url)
         }

@@ -1,0 +1,150 @@
+import Foundation
+
+/// The tables people read: a plain-text one per scenario on standard output, and the Markdown
+/// section `make bench` writes into `docs/BENCHMARKS.md`.
+enum Report {
+    static let headers = [
+        "picker", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "picks/s", "dialouts", "placed", "429",
+        "no cap", "errors", "health req/s", "dispatcher CPU s", "RSS start→end (peak) MiB",
+    ]
+
+    static func row(_ side: SideResult) -> [String] {
+        let rss: String
+        if let start = side.dispatcherRSSStartMiB, let end = side.dispatcherRSSEndMiB, let peak = side.dispatcherPeakRSSMiB {
+            rss = String(format: "%.1f→%.1f (%.1f)", start, end, peak)
+        } else {
+            rss = "—"
+        }
+        return [
+            side.picker, fixed(side.latency.p50Ms), fixed(side.latency.p90Ms), fixed(side.latency.p99Ms),
+            fixed(side.latency.p999Ms), fixed(side.latency.maxMs), String(format: "%.0f", side.picksPerSecond),
+            String(side.dialoutsAttempted), String(side.dialoutsPlaced), String(side.rejected429),
+            String(side.noCapacity), String(side.errors), String(format: "%.0f", side.healthRequestsPerSecond),
+            side.dispatcherCPUSeconds.map { String(format: "%.2f", $0) } ?? "—", rss,
+        ]
+    }
+
+    /// Milliseconds with 3 significant figures at most.
+    static func fixed(_ value: Double) -> String {
+        switch value {
+        case ..<10: String(format: "%.2f", value)
+        case ..<100: String(format: "%.1f", value)
+        default: String(format: "%.0f", value)
+        }
+    }
+
+    /// A plain-text table of one scenario.
+    static func text(_ result: ScenarioResult) -> String {
+        let rows = [headers] + result.sides.map(row)
+        let widths = headers.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        var text = "\n\(result.scenario.name): \(result.scenario.summary)\n  load: \(result.scenario.load)\n"
+        for (number, row) in rows.enumerated() {
+            let cells = row.enumerated().map { column, cell in
+                column == 0 ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[column] - cell.count) + cell
+            }
+            text += "  " + cells.joined(separator: "  ") + "\n"
+            if number == 0 { text += "  " + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
+        }
+        for side in result.sides where !side.errorSamples.isEmpty {
+            text += "  \(side.picker) errors, e.g.: \(side.errorSamples.joined(separator: "; "))\n"
+        }
+        for side in result.sides where side.unfinished > 0 {
+            text += "  \(side.picker): \(side.unfinished) dialouts not done at the time bound (cancelled in flight or never started; their picks so far are in the latencies)\n"
+        }
+        for side in result.sides where side.warmUpSeconds > 1 {
+            text += "  \(side.picker) warm-up (not measured): \(String(format: "%.1f", side.warmUpSeconds)) s\n"
+        }
+        return text
+    }
+
+    /// The Markdown section "## Load scenarios (make bench)".
+    static func markdown(_ results: [ScenarioResult], machine: String, command: String, totalSeconds: Double) -> String {
+        var text = """
+            ## Load scenarios (make bench)
+
+            `make bench` builds the release executables into `.build-bench` and runs every scenario of
+            `voxbridge-bench` (sources in `Benchmarks/VoxbridgeBench`, the simulated fleet `voxcore-sim`
+            in `Benchmarks/VoxcoreSim`, shared code in `Benchmarks/LoadKit`). Each scenario starts its
+            own `voxcore-sim` and a release-built `voxbridge-dispatch` on free loopback ports, runs the
+            dispatcher ("ours") and then the bench's **naive picker** against the same simulated fleet
+            (reset in between), and stops both children by PID. The naive picker probes every server
+            concurrently on every dialout, with the dispatcher's probe timeout and the same libcurl
+            prober, and takes the most available: no reservations, no hysteresis, no reuse of readings.
+
+            Each dialout is what the dialout code does: pick → `POST /livekit/dialout` on the chosen
+            server → on 429 release and pick again excluding it (at most 2 retries). Pick latency is
+            measured at the client (the bench): for an open loop from each arrival's *intended* time
+            (no coordinated omission), for a burst from the instant all 64 start. "429" counts fleet
+            answers 429 (a failed dialout attempt), "no cap" picks answered no capacity, "errors"
+            anything else (a dialout refused 503 by a failing or draining server, transport errors).
+            "health req/s" is what the simulated fleet received while the side ran; dispatcher CPU
+            seconds and RSS (`/proc/PID/stat`, `VmRSS`, `VmHWM`) cover the measured run only.
+
+            Measured \(machine).
+            Total time of the run: \(Int(totalSeconds.rounded())) s. Command: `\(command)`.
+
+            | scenario | \(headers.joined(separator: " | ")) |
+            |\(String(repeating: " --- |", count: headers.count + 1))
+
+            """
+        for result in results {
+            for side in result.sides {
+                text += "| \(side.picker == "ours" ? result.scenario.name : "") | \(row(side).joined(separator: " | ")) |\n"
+            }
+        }
+        text += "\nScenarios (sim flags in `Benchmarks/VoxbridgeBench/Scenario.swift`):\n\n"
+        for result in results {
+            text += "- `\(result.scenario.name)`: \(result.scenario.summary); \(result.scenario.load)."
+            if let ours = result.ours, ours.warmUpSeconds > 1 {
+                text += " Warm-up before measuring (ours): \(String(format: "%.1f", ours.warmUpSeconds)) s."
+            }
+            text += "\n"
+        }
+        text += """
+
+            Reproduce one scenario, with its JSON line last:
+            `swift run -c release voxbridge-bench --scenario burst --json` (builds the dispatcher and
+            the sim next to it when they are missing). `--duration 60` runs `steady` for 60 s (the
+            probe-load check of issue 5: health req/s against 8 × 1000 / freshness-ms × 1.5 = 48/s,
+            and RSS start→end); `--hgrm FILE` writes each side's percentile distribution
+            (`FILE` with `-ours`/`-naive` before the extension) for the HdrHistogram plotter.
+            `make demo` starts a sim of 3 servers and the dispatcher, registers the servers through
+            the API and shows a few picks and `GET /v1/fleet`.
+
+            """
+        return text
+    }
+
+    /// Replaces the section "## Load scenarios (make bench)" of the file at `path` (up to the next
+    /// `## ` heading) with `section`, or appends it when the file has none.
+    static func writeSection(_ section: String, into path: String) throws {
+        let heading = "## Load scenarios (make bench)"
+        var document = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "# Benchmarks\n"
+        if let start = document.range(of: heading) {
+            let rest = document[start.upperBound...]
+            let end = rest.range(of: "\n## ")?.lowerBound ?? document.endIndex
+            let replacement = end == document.endIndex ? section : section + "\n"
+            document.replaceSubrange(start.lowerBound..<(end == document.endIndex ? end : document.index(after: end)), with: replacement)
+        } else {
+            if !document.hasSuffix("\n") { document += "\n" }
+            document += "\n" + section
+        }
+        try document.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// "on <cpu model>, nproc N, <kernel>, Swift …, at <date>".
+    static func machineDescription() -> String {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        let load = ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3).joined(separator: " ")
+        var name = utsname()
+        uname(&name)
+        let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return "\(formatter.string(from: Date())) on \(model), `nproc` = \(ProcessInfo.processInfo.activeProcessorCount), "
+            + "Linux \(release), release builds, load average at the end \(load) (the machine is shared)"
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import NIOCore
+import HealthProber
+import LoadKit
+
+/// Runs one scenario end to end: starts the sim and a release-built dispatcher on free loopback
+/// ports, runs the dispatcher's side and then the naive picker's side against the same sim
+/// (reset in between), and stops both children by PID whatever happens.
+struct ScenarioRunner {
+    enum Side: String, Sendable { case ours, naive, both }
+
+    let scenario: Scenario
+    let binaries: Binaries
+    let http: LoopbackHTTP
+    let sides: Side
+    let progress: ProgressPrinter
+
+    func run() async throws -> ScenarioResult {
+        let (sim, simLine) = try await ChildProcess.start(
+            name: "voxcore-sim", executable: binaries.sim,
+            arguments: ["--servers", String(scenario.servers)] + scenario.simArguments,
+            readyMarker: "voxcore-sim ready")
+        do {
+            let result = try await run(sim: sim)
+            await sim.stop()
+            return result
+        } catch {
+            progress.note("\(scenario.name): \(error)\n--- sim said: \(simLine)\n\(sim.outputTail)")
+            await sim.stop()
+            throw error
+        }
+    }
+
+    private func run(sim: ChildProcess) async throws -> ScenarioResult {
+        let output = sim.allOutput.split(separator: "\n")
+        let servers = output.filter { $0.hasPrefix("server ") }.compactMap { $0.split(separator: " ").last.map(String.init) }
+        guard servers.count == scenario.servers,
+              let control = output.first(where: { $0.hasPrefix("control ") })?.split(separator: " ").last.map(String.init)
+        else { throw ChildProcess.StartError(description: "voxcore-sim: unexpected output:\n\(sim.outputTail)") }
+        let simulator = SimControl(http: http, baseURL: control)
+        var result = ScenarioResult(scenario: scenario)
+        if sides != .naive {
+            result.ours = try await runOurs(servers: servers, sim: simulator)
+        }
+        if sides != .ours {
+            result.naive = try await runNaive(servers: servers, sim: simulator)
+        }
+        return result
+    }
+
+    // MARK: - The dispatcher's side
+
+    private func runOurs(servers: [String], sim: SimControl) async throws -> SideResult {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("voxbridge-bench-\(getpid())-\(scenario.name)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (dispatcher, line) = try await ChildProcess.start(
+            name: "voxbridge-dispatch", executable: binaries.dispatcher,
+            arguments: ["serve", "--host", "127.0.0.1", "--port", "0", "--db", folder.appendingPathComponent("bench.sqlite").path,
+                        ] + scenario.dispatcherArguments,
+            readyMarker: "listening on http://")
+        do {
+            guard let range = line.range(of: "http://") else { throw ChildProcess.StartError(description: "no URL in \(line)") }
+            let baseURL = String(line[range.lowerBound...].prefix { !$0.isWhitespace })
+            let side = try await measureOurs(baseURL: baseURL, servers: servers, sim: sim, dispatcher: dispatcher)
+            await dispatcher.stop()
+            return side
+        } catch {
+            progress.note("voxbridge-dispatch output:\n\(dispatcher.outputTail)")
+            await dispatcher.stop()
+            throw error
+        }
+    }
+
+    private func measureOurs(
+        baseURL: String, servers: [String], sim: SimControl, dispatcher: ChildProcess
+    ) async throws -> SideResult {
+        let list = servers.map { "\"\($0)\"" }.joined(separator: ",")
+        let put = try await http.send(.PUT, baseURL + "/v1/settings/voxcore_fleet", json: #"{"voxcore_fleet":[\#(list)]}"#)
+        guard put.status == 200 else {
+            throw ChildProcess.StartError(description: "PUT /v1/settings/voxcore_fleet answered \(put.status): \(String(buffer: put.body))")
+        }
+        let picker = DispatcherPicker(http: http, baseURL: baseURL)
+        try await sim.reset()
+        let warmUpStart = ContinuousClock.now
+        switch scenario.warmUp {
+        case .connections:
+            for _ in 0..<8 { await pickAndRelease(picker) }
+        case .untilDown(let index):
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                await pickAndRelease(picker)
+                if try await serverState(baseURL: baseURL, url: servers[index]) == "down" { break }
+            }
+            guard try await serverState(baseURL: baseURL, url: servers[index]) == "down" else {
+                throw ChildProcess.StartError(description: "the dead server was not down after 20 s of picks")
+            }
+        }
+        let warmUp = ContinuousClock.now - warmUpStart
+        try await sim.reset()
+        return try await measure(side: "ours", picker: picker, sim: sim, dispatcherPID: dispatcher.pid, warmUp: warmUp)
+    }
+
+    private func pickAndRelease(_ picker: DispatcherPicker) async {
+        if case .picked(_, let reservation?) = await picker.pick(exclude: []) {
+            await picker.release(reservation)
+        }
+    }
+
+    private func serverState(baseURL: String, url: String) async throws -> String? {
+        let answer = try await http.send(.GET, baseURL + "/v1/fleet")
+        let servers = answer.json?["servers"] as? [[String: Any]] ?? []
+        return servers.first { $0["url"] as? String == url }?["state"] as? String
+    }
+
+    // MARK: - The naive side
+
+    private func runNaive(servers: [String], sim: SimControl) async throws -> SideResult {
+        let prober = try HealthProber(configuration: .init(timeout: .milliseconds(scenario.probeTimeoutMs)))
+        defer { prober.shutdown() }
+        let picker = NaivePicker(prober: prober, servers: servers)
+        try await sim.reset()
+        let warmUpStart = ContinuousClock.now
+        _ = await picker.pick(exclude: [])
+        let warmUp = ContinuousClock.now - warmUpStart
+        try await sim.reset()
+        return try await measure(side: "naive", picker: picker, sim: sim, dispatcherPID: nil, warmUp: warmUp)
+    }
+
+    // MARK: - Measuring
+
+    private func measure(
+        side: String, picker: any Picker, sim: SimControl, dispatcherPID: Int32?, warmUp: Duration
+    ) async throws -> SideResult {
+        let stats = SideStats()
+        let healthBefore = try await sim.healthRequestsTotal()
+        let dispatcherBefore = dispatcherPID.flatMap { ProcessStats.read(pid: $0) }
+        let benchBefore = ProcessStats.read(pid: getpid())
+        let label = "\(scenario.name) \(side)"
+        let printer = Task { await progress.follow(label: label, stats: stats, nominal: scenario.load.nominalDuration) }
+        let http = self.http
+        let elapsed = await LoadDriver.run(
+            scenario.load,
+            beforeRound: { _ in try? await sim.reset() },
+            dialout: { intended in
+                await simulateDialout(picker: picker, http: http, stats: stats, intendedStart: intended)
+            })
+        printer.cancel()
+        _ = await printer.value
+        let healthAfter = try await sim.healthRequestsTotal()
+        let dispatcherAfter = dispatcherPID.flatMap { ProcessStats.read(pid: $0) }
+        let benchAfter = ProcessStats.read(pid: getpid())
+        let counts = stats.snapshot
+        let seconds = elapsed.seconds
+        let healthRequests = Double(healthAfter - healthBefore)
+        var result = SideResult(
+            picker: side, latency: counts.picks.summary, recorder: counts.picks, measuredSeconds: seconds,
+            dialoutsAttempted: counts.dialoutsAttempted, dialoutsPlaced: counts.dialoutsPlaced,
+            rejected429: counts.rejected429, noCapacity: counts.noCapacity, errors: counts.errors,
+            gaveUp: counts.gaveUp,
+            unfinished: counts.unfinished + max(0, (scenario.load.plannedDialouts ?? 0) - counts.dialoutsAttempted),
+            errorSamples: counts.errorSamples,
+            healthRequestsPerSecond: seconds > 0 ? healthRequests / seconds : 0,
+            healthRequestsPerPick: counts.picks.count > 0 ? healthRequests / Double(counts.picks.count) : 0,
+            benchCPUSeconds: (benchAfter?.cpuSeconds ?? 0) - (benchBefore?.cpuSeconds ?? 0),
+            warmUpSeconds: warmUp.seconds)
+        if let dispatcherBefore, let dispatcherAfter {
+            result.dispatcherCPUSeconds = dispatcherAfter.cpuSeconds - dispatcherBefore.cpuSeconds
+            result.dispatcherRSSStartMiB = Double(dispatcherBefore.rssKiB) / 1024
+            result.dispatcherRSSEndMiB = Double(dispatcherAfter.rssKiB) / 1024
+            result.dispatcherPeakRSSMiB = Double(dispatcherAfter.peakRSSKiB) / 1024
+        }
+        return result
+    }
+}
+
+/// The sim's control port.
+struct SimControl: Sendable {
+    let http: LoopbackHTTP
+    let baseURL: String
+
+    func reset() async throws {
+        let answer = try await http.send(.POST, baseURL + "/control/reset")
+        guard answer.status == 200 else { throw ChildProcess.StartError(description: "sim reset answered \(answer.status)") }
+    }
+
+    /// Health requests the whole sim has received since it started (never reset).
+    func healthRequestsTotal() async throws -> Int {
+        let answer = try await http.send(.GET, baseURL + "/control/stats")
+        guard let total = answer.json?["health_requests_total"] as? Int else {
+            throw ChildProcess.StartError(description: "sim stats unreadable")
+        }
+        return total
+    }
+}

@@ -1,0 +1,65 @@
+import LoadKit
+
+/// One picker's figures from one scenario run: what the table, the JSON line and the doc show.
+struct SideResult: Sendable {
+    var picker: String
+    var latency: LatencySummary
+    var recorder: LatencyRecorder
+    var measuredSeconds: Double
+    var dialoutsAttempted: Int
+    var dialoutsPlaced: Int
+    var rejected429: Int
+    var noCapacity: Int
+    var errors: Int
+    var gaveUp: Int
+    var unfinished: Int
+    var errorSamples: [String]
+    var healthRequestsPerSecond: Double
+    var healthRequestsPerPick: Double
+    /// The bench process's own CPU seconds during the run (for the naive side: its probing).
+    var benchCPUSeconds: Double
+    /// The dispatcher's CPU seconds during the run (ours only).
+    var dispatcherCPUSeconds: Double?
+    /// The dispatcher's RSS at the start and end of the run and its peak, MiB (ours only).
+    var dispatcherRSSStartMiB: Double?
+    var dispatcherRSSEndMiB: Double?
+    var dispatcherPeakRSSMiB: Double?
+    /// How long the warm-up took (e.g. until the dead server was down).
+    var warmUpSeconds: Double
+
+    var picks: Int { latency.count }
+    var picksPerSecond: Double { measuredSeconds > 0 ? Double(picks) / measuredSeconds : 0 }
+
+    /// The JSON object of this side (the keys `--json` promises, and more).
+    var json: [String: Any] {
+        var object: [String: Any] = [
+            "pick_p50_ms": round3(latency.p50Ms), "pick_p90_ms": round3(latency.p90Ms),
+            "pick_p99_ms": round3(latency.p99Ms), "pick_p999_ms": round3(latency.p999Ms),
+            "pick_max_ms": round3(latency.maxMs), "picks": picks, "picks_per_s": round3(picksPerSecond),
+            "dialouts_attempted": dialoutsAttempted, "dialouts_placed": dialoutsPlaced,
+            "rejected_429": rejected429, "no_capacity": noCapacity, "errors": errors, "gave_up": gaveUp, "unfinished": unfinished,
+            "health_requests_per_s": round3(healthRequestsPerSecond),
+            "health_requests_per_pick": round3(healthRequestsPerPick),
+            "bench_cpu_s": round3(benchCPUSeconds), "measured_s": round3(measuredSeconds),
+            "warm_up_s": round3(warmUpSeconds),
+        ]
+        if let dispatcherCPUSeconds { object["dispatcher_cpu_s"] = round3(dispatcherCPUSeconds) }
+        if let dispatcherRSSStartMiB { object["dispatcher_rss_start_mb"] = round3(dispatcherRSSStartMiB) }
+        if let dispatcherRSSEndMiB { object["dispatcher_rss_end_mb"] = round3(dispatcherRSSEndMiB) }
+        if let dispatcherPeakRSSMiB { object["dispatcher_peak_rss_mb"] = round3(dispatcherPeakRSSMiB) }
+        if !errorSamples.isEmpty { object["error_samples"] = errorSamples }
+        return object
+    }
+}
+
+/// Both pickers' figures from one scenario run.
+struct ScenarioResult: Sendable {
+    var scenario: Scenario
+    var ours: SideResult?
+    var naive: SideResult?
+    var sides: [SideResult] { [ours, naive].compactMap { $0 } }
+}
+
+func round3(_ value: Double) -> Double {
+    (value * 1000).rounded() / 1000
+}

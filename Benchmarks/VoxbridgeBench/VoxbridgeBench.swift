@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import LoadKit
+
+/// `voxbridge-bench`: load scenarios against a release-built dispatcher and the simulated fleet,
+/// each also run by a naive picker for a side-by-side comparison.
+@main
+struct VoxbridgeBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "voxbridge-bench",
+        abstract: "Load scenarios for voxbridge-dispatch, side by side with a naive picker.",
+        discussion: "Scenarios: \(Scenario.all.map(\.name).joined(separator: ", ")), or all. See docs/BENCHMARKS.md.")
+
+    @Option(help: "The scenario to run, or all.")
+    var scenario = "steady"
+
+    @Flag(help: "Print, as the last line, one JSON object {\"scenario\", \"ours\", \"naive\"} (one line per scenario with all).")
+    var json = false
+
+    @Option(help: "Write each side's percentile distribution (HdrHistogram .hgrm, milliseconds) to FILE-ours / FILE-naive.")
+    var hgrm: String?
+
+    @Option(help: "Which picker to run: ours, naive or both.")
+    var side = "both"
+
+    @Option(help: "Override the scenario's measuring time, seconds (open and closed loops).")
+    var duration: Double?
+
+    @Option(help: "Override the scenario's arrival rate, dialouts/s (open loop).")
+    var rate: Double?
+
+    @Option(help: "Run a closed loop of N concurrent callers instead of the scenario's load.")
+    var callers: Int?
+
+    @Option(help: "The voxbridge-dispatch executable (default: next to this one, built if missing).")
+    var dispatcher: String?
+
+    @Option(help: "The voxcore-sim executable (default: next to this one, built if missing).")
+    var sim: String?
+
+    @Option(help: "Write the Markdown section \"## Load scenarios (make bench)\" into this file.")
+    var writeDoc: String?
+
+    @Flag(help: "Run the demo instead: a sim of 3 servers, the dispatcher, a few picks and GET /v1/fleet.")
+    var demo = false
+
+    @Flag(help: "List the scenarios and exit.")
+    var list = false
+
+    func run() async throws {
+        let progress = ProgressPrinter()
+        if list {
+            for scenario in Scenario.all { print("\(scenario.name): \(scenario.summary); \(scenario.load)") }
+            return
+        }
+        guard let sides = ScenarioRunner.Side(rawValue: side) else { throw ValidationError("--side: ours, naive or both") }
+        let chosen: [Scenario]
+        if scenario == "all" {
+            chosen = Scenario.all
+        } else if let one = Scenario.named(scenario) {
+            chosen = [one]
+        } else {
+            throw ValidationError("unknown scenario \(scenario); one of \(Scenario.all.map(\.name).joined(separator: ", ")), all")
+        }
+        let binaries = try Binaries.locate(dispatcher: dispatcher, sim: sim, progress: progress)
+        let http = LoopbackHTTP()
+        if demo {
+            do { try await Demo(binaries: binaries, http: http).run() } catch {
+                await http.shutdown()
+                throw error
+            }
+            await http.shutdown()
+            return
+        }
+
+        let started = ContinuousClock.now
+        var results: [ScenarioResult] = []
+        var failures: [String] = []
+        for var scenario in chosen {
+            scenario.load = adjusted(scenario.load)
+            progress.note("== \(scenario.name): \(scenario.summary); \(scenario.load)")
+            do {
+                let result = try await ScenarioRunner(
+                    scenario: scenario, binaries: binaries, http: http, sides: sides, progress: progress
+                ).run()
+                results.append(result)
+                print(Report.text(result))
+                try writeHistograms(result)
+                if json { print(jsonLine(result)) }
+            } catch {
+                failures.append("\(scenario.name): \(error)")
+                progress.note("scenario \(scenario.name) failed: \(error)")
+            }
+        }
+        await http.shutdown()
+        let total = (ContinuousClock.now - started).seconds
+        if let writeDoc, !results.isEmpty {
+            let command = "voxbridge-bench " + CommandLine.arguments.dropFirst().joined(separator: " ")
+            try Report.writeSection(
+                Report.markdown(results, machine: Report.machineDescription(), command: command, totalSeconds: total),
+                into: writeDoc)
+            progress.note("wrote the load scenario tables into \(writeDoc)")
+        }
+        progress.note(String(format: "done in %.0f s", total))
+        if !failures.isEmpty {
+            progress.note("failed: " + failures.joined(separator: "; "))
+            throw ExitCode.failure
+        }
+    }
+
+    private func adjusted(_ load: LoadShape) -> LoadShape {
+        var result = load
+        if let callers {
+            result = .closed(callers: callers, duration: .seconds(duration ?? load.nominalDuration.seconds))
+        } else if case .open(let baseRate, let baseDuration) = load {
+            result = .open(ratePerSecond: rate ?? baseRate, duration: duration.map { Duration.milliseconds(Int($0 * 1000)) } ?? baseDuration)
+        }
+        return result
+    }
+
+    private func jsonLine(_ result: ScenarioResult) -> String {
+        var object: [String: Any] = ["scenario": result.scenario.name]
+        if let ours = result.ours { object["ours"] = ours.json }
+        if let naive = result.naive { object["naive"] = naive.json }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private func writeHistograms(_ result: ScenarioResult) throws {
+        guard let hgrm else { return }
+        let url = URL(fileURLWithPath: hgrm)
+        let stem = url.deletingPathExtension().path
+        let suffix = url.pathExtension.isEmpty ? "" : "." + url.pathExtension
+        for side in result.sides {
+            let name = (scenario == "all" ? "\(stem)-\(result.scenario.name)" : stem) + "-\(side.picker)\(suffix)"
+            try side.recorder.percentileDistribution().write(toFile: name, atomically: true, encoding: .utf8)
+        }
+    }
+}

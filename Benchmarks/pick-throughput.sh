@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Pick throughput and latency, side by side with nginx serving a small static JSON file, in one
+# run on this machine (issue 5's acceptance). Loopback only; everything started here is stopped
+# by PID on exit.
+#
+#   Benchmarks/pick-throughput.sh [DISPATCH_BINARY]
+#
+# Needs nginx and wrk (apt-get install nginx-light wrk). Prints a markdown table.
+set -euo pipefail
+
+BINARY=${1:-.build-perf/release/voxbridge-dispatch}
+DURATION=${DURATION:-10s}
+WORK=$(mktemp -d /tmp/voxbridge-throughput.XXXXXX)
+FAKE_BASE_PORT=${FAKE_BASE_PORT:-19101}
+STATIC_PORT=${STATIC_PORT:-19199}
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+  sleep 0.2
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for tool in nginx wrk curl; do
+  command -v "$tool" >/dev/null || { echo "error: $tool is not installed (apt-get install nginx-light wrk curl)" >&2; exit 1; }
+done
+[ -x "$BINARY" ] || { echo "error: $BINARY not built (swift build -c release --scratch-path .build-perf --product voxbridge-dispatch)" >&2; exit 1; }
+
+# 8 fake fleet servers of ample capacity, and the static baseline, all in one nginx.
+mkdir -p "$WORK/html" "$WORK/logs"
+printf '{"server":"http://127.0.0.1:19101","available":100000,"workers":100000,"reservation_id":"0123456789abcdef0123456789abcdef","elapsed_ms":0.012}' > "$WORK/html/static.json"
+{
+  echo "pid $WORK/nginx.pid; worker_processes 1; error_log $WORK/logs/error.log;"
+  echo "events { worker_connections 4096; }"
+  echo "http { access_log off; client_body_temp_path $WORK; proxy_temp_path $WORK; fastcgi_temp_path $WORK; uwsgi_temp_path $WORK; scgi_temp_path $WORK;"
+  for i in $(seq 0 7); do
+    echo "  server { listen 127.0.0.1:$((FAKE_BASE_PORT + i)); location = /health/fleet { default_type application/json; return 200 '{\"workers\":100000,\"active_calls\":0}'; } }"
+  done
+  echo "  server { listen 127.0.0.1:$STATIC_PORT; root $WORK/html; location = /static.json { default_type application/json; } }"
+  echo "}"
+} > "$WORK/nginx.conf"
+nginx -p "$WORK" -c "$WORK/nginx.conf"
+
+# The dispatcher with the default options.
+"$BINARY" serve --port 0 --db "$WORK/bench.sqlite" --log-level warning > "$WORK/serve.log" 2>&1 &
+PIDS+=($!)
+DISPATCH_PID=$!
+for _ in $(seq 1 100); do grep -q "listening on" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
+PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$WORK/serve.log" | grep -o '[0-9]*$')
+URL="http://127.0.0.1:$PORT"
+FLEET=$(for i in $(seq 0 7); do printf '"http://127.0.0.1:%d",' $((FAKE_BASE_PORT + i)); done)
+curl -sf -X PUT "$URL/v1/settings/voxcore_fleet" -d "{\"voxcore_fleet\": [${FLEET%,}]}" > /dev/null
+curl -sf -X POST "$URL/v1/pick" > /dev/null   # first probes
+
+cat > "$WORK/pick.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
+run_wrk() { wrk "$@" 2>&1; }
+ours=$(run_wrk -t2 -c32 -d"$DURATION" -s "$WORK/pick.lua" "$URL/v1/pick")
+nginx_out=$(run_wrk -t2 -c32 -d"$DURATION" "http://127.0.0.1:$STATIC_PORT/static.json")
+sequential=$(run_wrk -t1 -c1 -d"$DURATION" --latency -s "$WORK/pick.lua" "$URL/v1/pick")
+rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$DISPATCH_PID/status")
+
+rps() { echo "$1" | awk '/Requests\/sec/ {print $2}'; }
+non2xx() { local v; v=$(echo "$1" | awk '/Non-2xx/ {print $NF}'); echo "${v:-0}"; }
+ours_rps=$(rps "$ours"); nginx_rps=$(rps "$nginx_out")
+ratio=$(awk -v a="$ours_rps" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }')
+
+echo "### Pick throughput vs nginx ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t2 -c32 -d$DURATION)"
+echo
+echo "| target | requests/s | non-2xx |"
+echo "| --- | --- | --- |"
+echo "| voxbridge-dispatch POST /v1/pick (8 fakes, default options) | $ours_rps | $(non2xx "$ours") |"
+echo "| nginx static JSON file | $nginx_rps | $(non2xx "$nginx_out") |"
+echo "| ratio ours / nginx | $ratio | |"
+echo
+echo "Sequential picks (wrk -t1 -c1 --latency): $(echo "$sequential" | awk '/Requests\/sec/ {print $2}') picks/s;" \
+     "p50 $(echo "$sequential" | awk '$1=="50%" {print $2}'), p90 $(echo "$sequential" | awk '$1=="90%" {print $2}')," \
+     "p99 $(echo "$sequential" | awk '$1=="99%" {print $2}'); non-2xx: $(non2xx "$sequential")."
+echo "Dispatcher peak RSS: $((rss_kb / 1024)) MiB."

@@ -1,0 +1,252 @@
+import CSQLite
+import Foundation
+import SettingsStore
+import Testing
+@testable import VoxBridgeDispatch
+
+/// Crash safety and storage faults, with the built executable as an operator runs it: `kill -9`
+/// during a stream of writes, a `fleet` write beside a long read and a held write lock, a
+/// read-only database file and a full disk. Loopback only; every loop bounded.
+@Suite("Faults", .serialized)
+struct FaultTests {
+    let folder = TemporaryFolder()
+
+    // MARK: - kill -9
+
+    @Test("kill -9 during 1,000 PUTs: after a restart the database holds the last acknowledged version and its list")
+    func killDuringPuts() async throws {
+        let db = folder.file("crash.sqlite")
+        var generator = SystemRandomNumberGenerator()
+        let killAt = Int.random(in: 200..<900, using: &generator)
+        let killDelayMicroseconds = UInt32.random(in: 0..<3_000, using: &generator)
+        func list(_ index: Int) -> [String] {
+            ["https://fleet-\(index % 13).example.com", "http://127.0.0.1:1/put-\(index)"]
+        }
+
+        let serve = try ServeProcess(["--db", db], logFile: folder.file("crash.log"))
+        var acknowledged: (version: Int, list: [String]) = (0, [])
+        var inFlight: (index: Int, list: [String])?
+        for index in 0..<1_000 {
+            let body = try String(decoding: JSONSerialization.data(withJSONObject: ["voxcore_fleet": list(index)]), as: UTF8.self)
+            if index == killAt {
+                // The kill lands while this PUT is on its way or being written.
+                inFlight = (index, list(index))
+                let url = serve.base + "/v1/settings/voxcore_fleet"
+                let put = Task { try await send("PUT", url, body: body, timeout: 5) }
+                usleep(killDelayMicroseconds)
+                serve.kill9()
+                if let answer = try? await put.value, answer.status == 200 {
+                    acknowledged = (answer.json["version"] as! Int, list(index))
+                }
+                break
+            }
+            let answer = try await send("PUT", serve.base + "/v1/settings/voxcore_fleet", body: body)
+            try #require(answer.status == 200, "PUT \(index): \(String(decoding: answer.body, as: UTF8.self))")
+            acknowledged = (answer.json["version"] as! Int, answer.json["voxcore_fleet"] as! [String])
+        }
+        #expect(serve.process.terminationReason == .uncaughtSignal)
+        #expect(acknowledged.version >= killAt, "killed at PUT \(killAt), \(killDelayMicroseconds) µs in")
+
+        // The file opens (quick_check passes) and holds the last acknowledged write, or the one in
+        // flight when it committed before the kill: never a torn or older one.
+        let store = try SettingsStore(path: db)
+        let stored = try store.fleet()
+        if stored.version == acknowledged.version {
+            #expect(stored.list.urls == acknowledged.list)
+        } else {
+            #expect(stored.version == acknowledged.version + 1)
+            #expect(stored.list.urls == inFlight?.list)
+        }
+        let newest = try #require(try store.history(limit: 1).first)
+        #expect(newest.version == stored.version && newest.urls == stored.list.urls)
+
+        // serve starts on it again, shows it, and takes the next write.
+        let again = try ServeProcess(["--db", db], logFile: folder.file("restart.log"))
+        let read = try await send("GET", again.base + "/v1/settings/voxcore_fleet")
+        #expect(read.status == 200)
+        #expect(read.json["version"] as? Int == stored.version)
+        #expect(read.json["voxcore_fleet"] as? [String] == stored.list.urls)
+        let write = try await send("PUT", again.base + "/v1/settings/voxcore_fleet", body: #"{"voxcore_fleet": []}"#,
+                                   headers: ["If-Match": "\"\(stored.version)\""])
+        #expect(write.status == 200)
+        #expect(write.json["version"] as? Int == stored.version + 1)
+        again.stop()
+        #expect(again.process.terminationStatus == 0)
+    }
+
+    // MARK: - Concurrent access
+
+    /// A second connection to the database, as another process would hold one. Opened in
+    /// SQLite's serialized mode, so the one hand-off to a thread below is safe.
+    final class SideConnection: @unchecked Sendable {
+        var handle: OpaquePointer?
+        init(_ path: String) throws {
+            guard sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nil) == SQLITE_OK else {
+                throw CommandLineFailure("cannot open \(path)")
+            }
+        }
+        @discardableResult
+        func execute(_ sql: String) -> Int32 { sqlite3_exec(handle, sql, nil, nil, nil) }
+        func version() -> Int {
+            var statement: OpaquePointer?
+            sqlite3_prepare_v2(handle, "SELECT version FROM settings WHERE key = 'voxcore_fleet'", -1, &statement, nil)
+            defer { sqlite3_finalize(statement) }
+            return sqlite3_step(statement) == SQLITE_ROW ? Int(sqlite3_column_int64(statement, 0)) : -1
+        }
+        deinit { sqlite3_close_v2(handle) }
+    }
+
+    @Test("a fleet CLI write succeeds at once while serve runs and another connection holds a long read")
+    func cliWriteDuringLongRead() async throws {
+        let db = folder.file("read.sqlite")
+        let healthy = try await FakeFleetServer(available: 9)
+        try SettingsStore(path: db).replaceFleet(with: FleetList(validating: ["http://127.0.0.1:1"]), actor: .cli)
+        let serve = try ServeProcess(["--db", db, "--probe-timeout-ms", "300"], logFile: folder.file("read.log"))
+        defer { serve.stop() }
+        #expect(try await send("POST", serve.base + "/v1/pick").status == 503)
+
+        // A read transaction that stays open for the whole write.
+        let reader = try SideConnection(db)
+        #expect(reader.execute("BEGIN") == SQLITE_OK)
+        #expect(reader.version() == 1)
+
+        let start = ContinuousClock.now
+        let result = try await DispatchProcess.run(["fleet", "add", healthy.url, "--db", db])
+        let elapsed = ContinuousClock.now - start
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(elapsed < .seconds(4), "a WAL reader must not block the writer: \(elapsed)")
+        #expect(reader.version() == 1, "the long read keeps its snapshot")
+
+        // serve uses the change on its next pick, with the reader still open.
+        let pick = try await send("POST", serve.base + "/v1/pick")
+        #expect(pick.status == 200)
+        #expect(pick.json["server"] as? String == healthy.url)
+        #expect(reader.execute("COMMIT") == SQLITE_OK)
+        #expect(reader.version() == 2)
+        await healthy.stop()
+    }
+
+    @Test("a fleet CLI write waits within the busy timeout for another process's write lock")
+    func cliWriteWaitsForWriter() throws {
+        let db = folder.file("busy.sqlite")
+        _ = try SettingsStore(path: db)
+        let writer = try SideConnection(db)
+        #expect(writer.execute("BEGIN IMMEDIATE") == SQLITE_OK)
+        // Let go of the lock after 1.5 s, well inside the CLI's 5 s busy timeout.
+        let release = Thread { usleep(1_500_000); writer.execute("COMMIT") }
+        release.start()
+        let start = ContinuousClock.now
+        let result = try DispatchProcess.runBlocking(["fleet", "add", "https://a.example.com", "--db", db])
+        let elapsed = ContinuousClock.now - start
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(elapsed >= .seconds(1), "the CLI waited for the lock: \(elapsed)")
+        #expect(try SettingsStore(path: db).fleet().list.urls == ["https://a.example.com"])
+    }
+
+    // MARK: - Storage failures
+
+    @Test("a read-only database file: writes answer 503 (CLI one line, exit 1), picks go on from the loaded list",
+          .enabled(if: FaultEnvironment.unprivilegedPrefix != nil))
+    func readOnlyFile() async throws {
+        let spec = try OpenAPISpec.load()
+        let healthy = try await FakeFleetServer(available: 7)
+        let db = folder.file("readonly.sqlite")
+        do {
+            let store = try SettingsStore(path: db)
+            try store.replaceFleet(with: FleetList(validating: [healthy.url]), actor: .cli)
+        }
+        // The folder stays writable (SQLite keeps its -wal and -shm files there); the file is not.
+        chmod(folder.path, 0o777)
+        chmod(db, 0o444)
+        let prefix = try #require(FaultEnvironment.unprivilegedPrefix)
+
+        let serve = try ServeProcess(["--db", db], prefix: prefix, logFile: folder.file("readonly.log"))
+        defer { serve.stop() }
+        #expect(try await send("POST", serve.base + "/v1/pick").status == 200)
+
+        let put = try await send("PUT", serve.base + "/v1/settings/voxcore_fleet", body: #"{"voxcore_fleet": ["https://b.example.com"]}"#)
+        #expect(put.status == 503)
+        #expect(put.json["error"] as? String == "settings_unavailable")
+        #expect((put.json["message"] as? String)?.contains("read-only") == true, "\(put.json)")
+        let problems = spec.problems(method: "PUT", path: "/v1/settings/voxcore_fleet", status: put.status, headers: put.headers, body: put.body)
+        #expect(problems.isEmpty, "\(problems)")
+
+        let pick = try await send("POST", serve.base + "/v1/pick")
+        #expect(pick.status == 200)
+        #expect(pick.json["server"] as? String == healthy.url)
+        let read = try await send("GET", serve.base + "/v1/settings/voxcore_fleet")
+        #expect(read.json["version"] as? Int == 1)
+
+        let cli = try runDispatch(["fleet", "add", "https://c.example.com", "--db", db], prefix: prefix)
+        #expect(cli.status == 1)
+        #expect(cli.standardError.split(separator: "\n").count == 1, "\(cli.standardError)")
+        #expect(cli.standardError.contains("read-only"), "\(cli.standardError)")
+        serve.stop()
+        await healthy.stop()
+        chmod(db, 0o644)
+        #expect(try SettingsStore(path: db).fleet().version == 1)
+    }
+
+    @Test("a full disk: writes answer 503 (CLI one line, exit 1) and change nothing, picks go on, writes work once there is room",
+          .enabled(if: FaultEnvironment.canMountTmpfs))
+    func diskFull() async throws {
+        let spec = try OpenAPISpec.load()
+        let healthy = try await FakeFleetServer(available: 5)
+        let mountPoint = folder.file("small-disk")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        try #require(system(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint]) == 0)
+        defer { system(["umount", "-l", mountPoint]) }
+        let db = mountPoint + "/settings.sqlite"
+        do {
+            let store = try SettingsStore(path: db)
+            try store.replaceFleet(with: FleetList(validating: [healthy.url]), actor: .cli)
+        }
+
+        let serve = try ServeProcess(["--db", db], logFile: folder.file("full.log"))
+        defer { serve.stop() }
+        #expect(try await send("POST", serve.base + "/v1/pick").status == 200)
+
+        // Fill the disk to the last byte.
+        let filler = mountPoint + "/filler"
+        FileManager.default.createFile(atPath: filler, contents: nil)
+        let fd = open(filler, O_WRONLY)
+        var chunk = [UInt8](repeating: 0xAB, count: 65_536)
+        while chunk.count > 0 {
+            let written = chunk.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if written <= 0 { chunk = [UInt8](repeating: 0xAB, count: chunk.count / 2) }
+        }
+        close(fd)
+
+        let urls = (0..<100).map { "https://fleet-\($0).example.com/" + String(repeating: "p", count: 1_000) }
+        let body = try String(decoding: JSONSerialization.data(withJSONObject: ["voxcore_fleet": urls]), as: UTF8.self)
+        let put = try await send("PUT", serve.base + "/v1/settings/voxcore_fleet", body: body)
+        #expect(put.status == 503)
+        #expect(put.json["error"] as? String == "settings_unavailable")
+        #expect((put.json["message"] as? String)?.contains("disk is full") == true, "\(put.json)")
+        let problems = spec.problems(method: "PUT", path: "/v1/settings/voxcore_fleet", status: put.status, headers: put.headers, body: put.body)
+        #expect(problems.isEmpty, "\(problems)")
+
+        let pick = try await send("POST", serve.base + "/v1/pick")
+        #expect(pick.status == 200)
+        #expect(pick.json["server"] as? String == healthy.url)
+        let read = try await send("GET", serve.base + "/v1/settings/voxcore_fleet")
+        #expect(read.json["version"] as? Int == 1)
+        #expect(read.json["voxcore_fleet"] as? [String] == [healthy.url])
+
+        let cli = try runDispatch(["fleet", "add", "https://c.example.com/" + String(repeating: "q", count: 2_000), "--db", db])
+        #expect(cli.status == 1)
+        #expect(cli.standardError.split(separator: "\n").count == 1, "\(cli.standardError)")
+        #expect(cli.standardError.contains("disk is full"), "\(cli.standardError)")
+
+        // Room again: the same write is accepted without a restart.
+        try FileManager.default.removeItem(atPath: filler)
+        let retry = try await send("PUT", serve.base + "/v1/settings/voxcore_fleet", body: body)
+        #expect(retry.status == 200)
+        #expect(retry.json["version"] as? Int == 2)
+        serve.stop()
+        await healthy.stop()
+        let store = try SettingsStore(path: db)
+        #expect(try store.fleet().version == 2)
+        #expect(try store.history().map(\.version) == [2, 1])
+    }
+}

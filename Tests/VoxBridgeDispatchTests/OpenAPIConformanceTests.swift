@@ -1,0 +1,131 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Synchronization
+import Testing
+@testable import VoxBridgeDispatch
+
+/// The running service's answers match `docs/openapi.yaml`: every documented status of every
+/// operation is produced here, and each answer's status, content type, headers and body are
+/// checked against the spec. (The 503 `settings_unavailable` of a write is produced by
+/// `FaultTests`, which check it against the same spec.)
+@Suite("OpenAPI conformance")
+struct OpenAPIConformanceTests {
+    static let admin = "admin-token-conformance"
+    static let picker = "pick-token-conformance"
+
+    /// The answers seen, as `METHOD PATH STATUS`, and every mismatch with the spec.
+    final class Recorder: Sendable {
+        let spec: OpenAPISpec
+        let seen = Mutex<Set<String>>([])
+        let problems = Mutex<[String]>([])
+        init(spec: OpenAPISpec) { self.spec = spec }
+
+        /// Sends one request and checks its answer against the spec.
+        func call(
+            _ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ path: String,
+            token: String? = nil, headers extra: HTTPFields = [:], body: String? = nil,
+            expect status: HTTPResponse.Status
+        ) async throws -> [String: Any] {
+            var headers = extra
+            if let token { headers[.authorization] = "Bearer \(token)" }
+            if body != nil { headers[.contentType] = "application/json" }
+            return try await client.execute(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
+                #expect(response.status == status, "\(method) \(path): \(String(buffer: response.body))")
+                var fields: [String: String] = [:]
+                for field in response.headers { fields[field.name.rawName] = field.value }
+                let found = self.spec.problems(method: method.rawValue, path: path, status: response.status.code, headers: fields, body: Data(buffer: response.body))
+                self.seen.withLock { _ = $0.insert(OpenAPISpec.key(method: method.rawValue, path: path, status: response.status.code)) }
+                self.problems.withLock { $0 += found }
+                return json(response.body)
+            }
+        }
+    }
+
+    @Test("the spec names every route of CONTRACT.md §4 with its statuses")
+    func specCoversContract() throws {
+        let documented = try OpenAPISpec.load().documentedResponses
+        let required = [
+            "GET /health 200", "GET /metrics 200",
+            "GET /v1/settings/voxcore_fleet 200", "GET /v1/settings/voxcore_fleet 401",
+            "PUT /v1/settings/voxcore_fleet 200", "PUT /v1/settings/voxcore_fleet 400", "PUT /v1/settings/voxcore_fleet 401",
+            "PUT /v1/settings/voxcore_fleet 412", "PUT /v1/settings/voxcore_fleet 413", "PUT /v1/settings/voxcore_fleet 503",
+            "POST /v1/pick 200", "POST /v1/pick 401", "POST /v1/pick 503",
+            "POST /v1/release 200", "POST /v1/release 404",
+            "GET /v1/fleet 200", "GET /v1/fleet 401",
+        ]
+        for key in required { #expect(documented.contains(key), "\(key) is not documented") }
+    }
+
+    @Test("every documented answer of the running service matches the spec")
+    func answersMatchSpec() async throws {
+        let recorder = Recorder(spec: try OpenAPISpec.load())
+        let healthy = try await FakeFleetServer(available: 11)
+        let app = try TestApplication(adminToken: Self.admin, pickToken: Self.picker) { $0.probeTimeout = .milliseconds(300) }
+        let tooLarge = #"{"voxcore_fleet": [""# + String(repeating: "a", count: DispatchConfiguration.maximumRequestBodyBytes) + #""]}"#
+        let settings = "/v1/settings/voxcore_fleet"
+
+        try await app.test(.router) { client in
+            let admin = Self.admin, picker = Self.picker
+            _ = try await recorder.call(client, .get, "/health", expect: .ok)
+            _ = try await recorder.call(client, .get, "/metrics", expect: .ok)
+
+            // Settings.
+            _ = try await recorder.call(client, .get, settings, expect: .unauthorized)
+            _ = try await recorder.call(client, .get, settings, token: picker, expect: .ok)
+            _ = try await recorder.call(client, .put, settings, token: picker, body: #"{"voxcore_fleet": []}"#, expect: .unauthorized)
+            _ = try await recorder.call(client, .put, settings, token: admin, body: tooLarge, expect: .contentTooLarge)
+            _ = try await recorder.call(client, .put, settings, token: admin, body: "{not json", expect: .badRequest)
+            let invalid = try await recorder.call(client, .put, settings, token: admin,
+                                                  body: #"{"voxcore_fleet": ["ftp://a", 7, "https://u:p@b.example.com"]}"#, expect: .badRequest)
+            #expect((invalid["details"] as? [Any])?.count == 3)
+            _ = try await recorder.call(client, .put, settings, token: admin, headers: [.ifMatch: "\"9\""],
+                                        body: #"{"voxcore_fleet": []}"#, expect: .preconditionFailed)
+            _ = try await recorder.call(client, .put, settings, token: admin, headers: [.ifMatch: "yesterday"],
+                                        body: #"{"voxcore_fleet": []}"#, expect: .preconditionFailed)
+            _ = try await recorder.call(client, .put, settings, token: admin, headers: [.ifMatch: ""],
+                                        body: #"{"voxcore_fleet": []}"#, expect: .preconditionFailed)
+
+            // Picking from an empty list.
+            _ = try await recorder.call(client, .post, "/v1/pick", expect: .unauthorized)
+            let empty = try await recorder.call(client, .post, "/v1/pick", token: picker, expect: .serviceUnavailable)
+            #expect(empty["error"] as? String == "fleet_empty")
+
+            // A healthy server and one that refuses connections.
+            let fleet = #"{"voxcore_fleet": ["\#(healthy.url)", "http://127.0.0.1:1"]}"#
+            _ = try await recorder.call(client, .put, settings, token: admin, headers: [.ifMatch: "\"0\""], body: fleet, expect: .ok)
+            let pick = try await recorder.call(client, .post, "/v1/pick", token: picker, expect: .ok)
+            _ = try await recorder.call(client, .post, "/v1/pick", token: admin, body: "", expect: .ok)
+            _ = try await recorder.call(client, .post, "/v1/pick", token: picker, body: #"{"exclude": [5]}"#, expect: .badRequest)
+            _ = try await recorder.call(client, .post, "/v1/pick", token: picker, body: "[", expect: .badRequest)
+            _ = try await recorder.call(client, .post, "/v1/pick", token: picker, body: tooLarge, expect: .contentTooLarge)
+            let noCapacity = try await recorder.call(client, .post, "/v1/pick", token: picker,
+                                                     body: #"{"exclude": ["\#(healthy.url)/"]}"#, expect: .serviceUnavailable)
+            #expect(noCapacity["error"] as? String == "no_capacity")
+            #expect((noCapacity["servers"] as? [Any])?.count == 2)
+
+            // Release.
+            let id = try #require(pick["reservation_id"] as? String)
+            _ = try await recorder.call(client, .post, "/v1/release", body: #"{"reservation_id": "\#(id)"}"#, expect: .unauthorized)
+            _ = try await recorder.call(client, .post, "/v1/release", token: picker, body: #"{"reservation_id": "\#(id)"}"#, expect: .ok)
+            _ = try await recorder.call(client, .post, "/v1/release", token: picker, body: #"{"reservation_id": "\#(id)"}"#, expect: .notFound)
+            _ = try await recorder.call(client, .post, "/v1/release", token: picker, body: #"{"id": 1}"#, expect: .badRequest)
+            _ = try await recorder.call(client, .post, "/v1/release", token: picker, body: tooLarge, expect: .contentTooLarge)
+
+            // Watching: one server up with figures, one failing with nulls.
+            _ = try await recorder.call(client, .get, "/v1/fleet", expect: .unauthorized)
+            let status = try await recorder.call(client, .get, "/v1/fleet", token: picker, expect: .ok)
+            #expect((status["servers"] as? [Any])?.count == 2)
+            _ = try await recorder.call(client, .get, settings, token: admin, expect: .ok)
+        }
+        await healthy.stop()
+
+        let problems = recorder.problems.withLock { $0 }
+        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+        // Every documented answer was produced, except the storage failures FaultTests produce.
+        let missing = recorder.spec.documentedResponses
+            .subtracting(recorder.seen.withLock { $0 })
+            .subtracting(["GET /v1/settings/voxcore_fleet 503", "PUT /v1/settings/voxcore_fleet 503"])
+        #expect(missing.isEmpty, "documented but not produced: \(missing.sorted())")
+    }
+}
