@@ -5,7 +5,7 @@ import Foundation
 enum Report {
     static let headers = [
         "picker", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "picks/s", "dialouts", "placed", "429",
-        "no cap", "errors", "health req/s", "dispatcher CPU s", "RSS start→end (peak) MiB",
+        "no cap", "errors", "not done", "health req/s", "dispatcher CPU s", "RSS start→end (peak) MiB",
     ]
 
     static func row(_ side: SideResult) -> [String] {
@@ -19,7 +19,8 @@ enum Report {
             side.picker, fixed(side.latency.p50Ms), fixed(side.latency.p90Ms), fixed(side.latency.p99Ms),
             fixed(side.latency.p999Ms), fixed(side.latency.maxMs), String(format: "%.0f", side.picksPerSecond),
             String(side.dialoutsAttempted), String(side.dialoutsPlaced), String(side.rejected429),
-            String(side.noCapacity), String(side.errors), String(format: "%.0f", side.healthRequestsPerSecond),
+            String(side.noCapacity), String(side.errors), String(side.unfinished),
+            String(format: "%.0f", side.healthRequestsPerSecond),
             side.dispatcherCPUSeconds.map { String(format: "%.2f", $0) } ?? "—", rss,
         ]
     }
@@ -93,7 +94,16 @@ enum Report {
                 text += "| \(side.picker == "ours" ? result.scenario.name : "") | \(row(side).joined(separator: " | ")) |\n"
             }
         }
-        text += "\nScenarios (sim flags in `Benchmarks/VoxbridgeBench/Scenario.swift`):\n\n"
+        text += """
+
+            "not done": dialouts still in flight (or never started) when the run's time bound
+            (\(Int(LoadDriver.drainLimit.seconds)) s after the last arrival) cancelled them; the picks they had made
+            are in the latencies.
+
+            Scenarios (sim flags in `Benchmarks/VoxbridgeBench/Scenario.swift`):
+
+
+            """
         for result in results {
             text += "- `\(result.scenario.name)`: \(result.scenario.summary); \(result.scenario.load)."
             if let ours = result.ours, ours.warmUpSeconds > 1 {
@@ -101,6 +111,7 @@ enum Report {
             }
             text += "\n"
         }
+        text += notes(results)
         text += """
 
             Reproduce one scenario, with its JSON line last:
@@ -114,6 +125,51 @@ enum Report {
 
             """
         return text
+    }
+
+    /// What to read into the figures, for the scenarios where it is not obvious.
+    static func notes(_ results: [ScenarioResult]) -> String {
+        var lines: [String] = []
+        for result in results {
+            guard let ours = result.ours, let naive = result.naive else { continue }
+            switch result.scenario.name {
+            case "steady" where naive.picksPerSecond < ours.picksPerSecond * 0.9:
+                lines.append(
+                    "`steady`: the naive picker needs \(result.scenario.servers) probes per dialout; run inside the bench on the same "
+                        + "2 cores as the sim and the dispatcher it fell behind at \(Int(naive.picksPerSecond)) picks/s, and since "
+                        + "latency counts from each arrival's intended time its backlog shows in every percentile. The dispatcher "
+                        + "kept the fleet's health load at \(Int(ours.healthRequestsPerSecond.rounded())) requests/s (bound for "
+                        + "8 servers at freshness 250 ms: 48/s).")
+            case "burst":
+                lines.append(
+                    "`burst`: with reservations the 64 simultaneous picks spread over the four servers (429s: ours "
+                        + "\(ours.rejected429), naive \(naive.rejected429)); the naive picker sends every caller of a round to "
+                        + "the server with 20 free.")
+            case "dead-server":
+                lines.append(
+                    "`dead-server`: once the dead server is down (warm-up \(String(format: "%.1f", ours.warmUpSeconds)) s, "
+                        + "not measured) the dispatcher's picks no longer wait for it; every naive pick waits for the probe "
+                        + "timeout.")
+            case "flapping" where ours.errors > 0:
+                lines.append(
+                    "`flapping`: ours sent \(ours.errors) dialouts to the flapping server just after it turned bad: a reading "
+                        + "serves picks for up to `--freshness-ms` (250 ms) after its probe started, while the naive picker "
+                        + "probes right before each dialout (at \(Int(naive.healthRequestsPerSecond.rounded())) health "
+                        + "requests/s against \(Int(ours.healthRequestsPerSecond.rounded()))).")
+            case "large-fleet" where naive.picksPerSecond < ours.picksPerSecond * 0.9:
+                lines.append(
+                    "`large-fleet`: 64 probes per naive pick saturated the 2 cores (probes then time out and the naive "
+                        + "picker answers no capacity); the dispatcher probes each server about four times a second.")
+            case "strict":
+                lines.append(
+                    "`strict`: with `--freshness-ms 0` the dispatcher probes every up server on every pick, like the naive "
+                        + "picker (health requests per pick: ours \(String(format: "%.1f", ours.healthRequestsPerPick)), naive "
+                        + "\(String(format: "%.1f", naive.healthRequestsPerPick))).")
+            default:
+                break
+            }
+        }
+        return lines.isEmpty ? "" : "\nNotes on this run:\n\n" + lines.map { "- " + $0 }.joined(separator: "\n") + "\n"
     }
 
     /// Replaces the section "## Load scenarios (make bench)" of the file at `path` (up to the next

@@ -35,7 +35,7 @@ struct Scenario: Sendable {
             load: .open(ratePerSecond: 1000, duration: .seconds(20)), warmUp: .connections),
         Scenario(
             name: "burst",
-            summary: "4 servers × 24 workers with 10, 20, 16, 18 free (64 in all), calls outlast the run; 64 dialouts at once",
+            summary: "4 servers × 24 workers with 10, 20, 16, 18 free (64 in all), calls outlast the run; the sim is reset before each round",
             servers: 4,
             simArguments: [
                 "--workers", "24", "--busy", "0=14", "--busy", "1=4", "--busy", "2=8", "--busy", "3=6",

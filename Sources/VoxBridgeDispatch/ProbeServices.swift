@@ -8,7 +8,7 @@ struct BackgroundProbeService: Service {
     let coordinator: FleetCoordinator<ContinuousClock>
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await coordinator.runBackgroundProbes()
         }
     }

@@ -12,15 +12,11 @@ final class ServeProcess {
     let log: String
 
     /// Starts serve and waits (at most 20 s) for its "listening on" line.
-    init(_ arguments: [String], prefix: [String] = [], environment: [String: String] = [:], logFile: String) throws {
+    init(_ arguments: [String], prefix: [String] = [], executable: String = DispatchProcess.executable.path,
+         environment: [String: String] = [:], logFile: String) throws {
         log = logFile
-        if prefix.isEmpty {
-            process.executableURL = DispatchProcess.executable
-            process.arguments = ["serve", "--port", "0"] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = prefix + [DispatchProcess.executable.path, "serve", "--port", "0"] + arguments
-        }
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = prefix + [executable, "serve", "--port", "0"] + arguments
         var processEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VOXBRIDGE_") }
         processEnvironment.merge(environment) { $1 }
         process.environment = processEnvironment
@@ -129,10 +125,11 @@ enum FaultEnvironment {
 }
 
 /// Runs the `voxbridge-dispatch` command line (bounded), optionally through a prefix command.
-func runDispatch(_ arguments: [String], prefix: [String] = [], timeout: Duration = .seconds(20)) throws -> DispatchProcess.Result {
+func runDispatch(_ arguments: [String], prefix: [String] = [], executable: String = DispatchProcess.executable.path,
+                 timeout: Duration = .seconds(20)) throws -> DispatchProcess.Result {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = prefix + [DispatchProcess.executable.path] + arguments
+    process.arguments = prefix + [executable] + arguments
     process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VOXBRIDGE_") }
     let output = Pipe()
     let error = Pipe()

@@ -159,8 +159,13 @@ struct FaultTests {
         chmod(folder.path, 0o777)
         chmod(db, 0o444)
         let prefix = try #require(FaultEnvironment.unprivilegedPrefix)
+        // A copy of the executable that the unprivileged user can surely run, wherever the
+        // build folder is.
+        let executable = folder.file("voxbridge-dispatch")
+        try FileManager.default.copyItem(atPath: DispatchProcess.executable.path, toPath: executable)
+        chmod(executable, 0o755)
 
-        let serve = try ServeProcess(["--db", db], prefix: prefix, logFile: folder.file("readonly.log"))
+        let serve = try ServeProcess(["--db", db], prefix: prefix, executable: executable, logFile: folder.file("readonly.log"))
         defer { serve.stop() }
         #expect(try await send("POST", serve.base + "/v1/pick").status == 200)
 
@@ -177,7 +182,7 @@ struct FaultTests {
         let read = try await send("GET", serve.base + "/v1/settings/voxcore_fleet")
         #expect(read.json["version"] as? Int == 1)
 
-        let cli = try runDispatch(["fleet", "add", "https://c.example.com", "--db", db], prefix: prefix)
+        let cli = try runDispatch(["fleet", "add", "https://c.example.com", "--db", db], prefix: prefix, executable: executable)
         #expect(cli.status == 1)
         #expect(cli.standardError.split(separator: "\n").count == 1, "\(cli.standardError)")
         #expect(cli.standardError.contains("read-only"), "\(cli.standardError)")
