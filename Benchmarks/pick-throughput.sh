@@ -59,25 +59,34 @@ wrk.headers["Content-Type"] = "application/json"
 LUA
 
 run_wrk() { wrk "$@" 2>&1; }
-ours=$(run_wrk -t2 -c32 -d"$DURATION" -s "$WORK/pick.lua" "$URL/v1/pick")
-nginx_out=$(run_wrk -t2 -c32 -d"$DURATION" "http://127.0.0.1:$STATIC_PORT/static.json")
-sequential=$(run_wrk -t1 -c1 -d"$DURATION" --latency -s "$WORK/pick.lua" "$URL/v1/pick")
-rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$DISPATCH_PID/status")
-
 rps() { echo "$1" | awk '/Requests\/sec/ {print $2}'; }
 non2xx() { local v; v=$(echo "$1" | awk '/Non-2xx/ {print $NF}'); echo "${v:-0}"; }
-ours_rps=$(rps "$ours"); nginx_rps=$(rps "$nginx_out")
-ratio=$(awk -v a="$ours_rps" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }')
 
-echo "### Pick throughput vs nginx ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t2 -c32 -d$DURATION)"
+# Alternate the two targets ROUNDS times, so that a change in the machine's load falls on both;
+# the median ratio is the figure.
+ROUNDS=${ROUNDS:-3}
+ratios=(); ours_all=(); nginx_all=(); ours_non2xx=0
+for round in $(seq 1 "$ROUNDS"); do
+  ours=$(run_wrk -t2 -c32 -d"$DURATION" -s "$WORK/pick.lua" "$URL/v1/pick")
+  nginx_out=$(run_wrk -t2 -c32 -d"$DURATION" "http://127.0.0.1:$STATIC_PORT/static.json")
+  ours_all+=("$(rps "$ours")"); nginx_all+=("$(rps "$nginx_out")")
+  ours_non2xx=$((ours_non2xx + $(non2xx "$ours")))
+  ratios+=("$(awk -v a="$(rps "$ours")" -v b="$(rps "$nginx_out")" 'BEGIN { printf "%.2f", a / b }')")
+done
+sequential=$(run_wrk -t1 -c1 -d"$DURATION" --latency -s "$WORK/pick.lua" "$URL/v1/pick")
+rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$DISPATCH_PID/status")
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ours_rps=$(median "${ours_all[@]}"); nginx_rps=$(median "${nginx_all[@]}"); ratio=$(median "${ratios[@]}")
+
+echo "### Pick throughput vs nginx ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t2 -c32 -d$DURATION, $ROUNDS alternating rounds)"
 echo
-echo "| target | requests/s | non-2xx |"
+echo "| target | requests/s, median (each round) | non-2xx |"
 echo "| --- | --- | --- |"
-echo "| voxbridge-dispatch POST /v1/pick (8 fakes, default options) | $ours_rps | $(non2xx "$ours") |"
-echo "| nginx static JSON file | $nginx_rps | $(non2xx "$nginx_out") |"
-echo "| ratio ours / nginx | $ratio | |"
+echo "| voxbridge-dispatch POST /v1/pick (8 fakes, default options) | $ours_rps (${ours_all[*]}) | $ours_non2xx |"
+echo "| nginx 1 worker, static JSON file | $nginx_rps (${nginx_all[*]}) | 0 |"
+echo "| ratio ours / nginx, median (each round) | $ratio (${ratios[*]}) | |"
 echo
-echo "Sequential picks (wrk -t1 -c1 --latency): $(echo "$sequential" | awk '/Requests\/sec/ {print $2}') picks/s;" \
+echo "Sequential picks (wrk -t1 -c1 --latency): $(rps "$sequential") picks/s;" \
      "p50 $(echo "$sequential" | awk '$1=="50%" {print $2}'), p90 $(echo "$sequential" | awk '$1=="90%" {print $2}')," \
      "p99 $(echo "$sequential" | awk '$1=="99%" {print $2}'); non-2xx: $(non2xx "$sequential")."
 echo "Dispatcher peak RSS: $((rss_kb / 1024)) MiB."

@@ -19,17 +19,23 @@ extension FleetState {
 
     /// Ends every reservation at least `reservationTTL` old. Called by every mutation that is
     /// told the time, so memory stays bounded by the picks of one TTL; cheap until the oldest
-    /// reservation's expiry is due.
+    /// reservation's expiry is due, and then linear in the servers, not the reservations:
+    /// each server's reservations are kept in the order they were made (``reserve(at:now:random:)``
+    /// appends with the decision's time), so the expired ones are a prefix and the next expiry is
+    /// the first one left.
     mutating func pruneReservations(now: Moment) {
         guard let due = nextExpiry, due <= now else { return }
         let ttl = configuration.reservationTTL
         let cutoff = now - ttl
         var earliest: Moment?
         for position in servers.indices where !servers[position].reservations.isEmpty {
-            servers[position].reservations.removeAll { $0.madeAt <= cutoff }
-            refreshFigures(at: position)
-            for reservation in servers[position].reservations {
-                let expiry = reservation.madeAt + ttl
+            let expired = servers[position].reservations.prefix { $0.madeAt <= cutoff }.count
+            if expired > 0 {
+                servers[position].reservations.removeFirst(expired)
+                refreshFigures(at: position)
+            }
+            if let first = servers[position].reservations.first {
+                let expiry = first.madeAt + ttl
                 if earliest.map({ expiry < $0 }) ?? true { earliest = expiry }
             }
         }

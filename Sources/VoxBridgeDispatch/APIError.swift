@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 
 /// An error answer of the HTTP API: `{"error": code, "message": text, "details": [...]}` with
-/// its status. Route handlers throw it; ``JSONErrorMiddleware`` turns every other error into one.
+/// its status. Route handlers throw it; ``JSONErrorResponder`` turns every other error into one.
 struct APIError: Error, HTTPResponseError, Sendable {
     /// The HTTP status.
     var status: HTTPResponse.Status

@@ -42,8 +42,8 @@ func buildApplication(
 
     let router = buildRouter(configuration: configuration, store: store, coordinator: coordinator, follower: follower, metrics: metrics)
     var application = Application(
-        router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "voxbridge-dispatch"),
+        responder: JSONErrorResponder(inner: router.buildResponder()),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
@@ -52,7 +52,7 @@ func buildApplication(
     return application
 }
 
-/// The router with every route of the API and the JSON error middleware.
+/// The router with every route of the API (wrapped in ``JSONErrorResponder`` by the application).
 func buildRouter(
     configuration: DispatchConfiguration,
     store: SettingsStore,
@@ -61,7 +61,6 @@ func buildRouter(
     metrics: DispatchMetrics
 ) -> Router<DispatchRequestContext> {
     let router = Router(context: DispatchRequestContext.self)
-    router.add(middleware: JSONErrorMiddleware())
     let access = AccessControl(adminToken: configuration.adminToken, pickToken: configuration.pickToken)
 
     router.get("/health") { _, _ in

@@ -5,9 +5,11 @@ import Synchronization
 
 /// Keeps the picker's server list equal to the stored `voxcore_fleet` list.
 ///
-/// ``refresh()`` runs before every pick: one `PRAGMA data_version` when nothing changed, so a PUT
-/// or a `fleet` command in another process is used by the very next pick, with no restart. When
-/// the database cannot be read (a disk error), picks go on with the list already loaded.
+/// ``refresh()`` runs before every pick, so a PUT or a `fleet` command in another process is used
+/// by the very next pick, with no restart. When nothing changed it costs one `read` of an inotify
+/// queue (``DatabaseChangeWatcher``); when the database files were written, one `PRAGMA
+/// data_version` says whether the data changed. When the database cannot be read (a disk error),
+/// picks go on with the list already loaded.
 final class FleetListFollower: Sendable {
     private struct Seen {
         var generation: UInt64?
@@ -18,9 +20,11 @@ final class FleetListFollower: Sendable {
     private let coordinator: FleetCoordinator<ContinuousClock>
     private let logger: Logger
     private let seen = Mutex(Seen())
+    private let watcher: DatabaseChangeWatcher?
 
     init(store: SettingsStore, coordinator: FleetCoordinator<ContinuousClock>, logger: Logger) {
         self.store = store
+        self.watcher = DatabaseChangeWatcher(databasePath: store.path)
         self.coordinator = coordinator
         self.logger = logger
     }
@@ -29,6 +33,10 @@ final class FleetListFollower: Sendable {
     /// returns the version of the list in use.
     @discardableResult
     func refresh() -> Int {
+        if let watcher, !watcher.mayHaveChanged(), let version = seen.withLock({ $0.generation == nil ? nil : $0.version }) {
+            return version
+        }
+        watcher?.markChecked()
         do {
             let generation = try store.generation()
             if let version = seen.withLock({ $0.generation == generation ? $0.version : nil }) {

@@ -1,9 +1,33 @@
+import NIOCore
+
 /// Pieces of JSON text for answers built by hand on the hot path.
 enum JSONText {
+    /// Appends `text` as a JSON string literal, quotes included, to `buffer`.
+    static func writeQuoted(_ text: String, to buffer: inout ByteBuffer) {
+        if needsEscaping(text) {
+            buffer.writeString(quoted(text))
+        } else {
+            buffer.writeInteger(UInt8(ascii: "\""))
+            buffer.writeString(text)
+            buffer.writeInteger(UInt8(ascii: "\""))
+        }
+    }
+
+    /// Whether `text` has a character JSON requires escaped. Fleet URLs (validated) and
+    /// reservation ids (hex) never do; this is the check that lets them be copied as they are.
+    static func needsEscaping(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                return true
+            }
+            return false
+        }
+    }
+
     /// `text` as a JSON string literal, quotes included.
     static func quoted(_ text: String) -> String {
-        // Fleet URLs and reservation ids never need escaping; check before copying.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        if !needsEscaping(text) {
             return "\"" + text + "\""
         }
         var escaped = "\""

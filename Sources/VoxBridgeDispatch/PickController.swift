@@ -33,15 +33,21 @@ struct PickController: Sendable {
 
         switch outcome {
         case .picked(let pick):
-            var json = #"{"server":"#
+            // Written straight into the answer's buffer: no intermediate strings to grow.
+            var json = ByteBuffer()
             json.reserveCapacity(160 + pick.server.utf8.count)
-            json += JSONText.quoted(pick.server)
-            json += #","available":\#(pick.available),"workers":\#(pick.workers),"reservation_id":"#
-            json += JSONText.quoted(pick.reservationID)
-            json += #","elapsed_ms":\#(JSONText.milliseconds(elapsed))}"#
-            return Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(string: json)))
+            json.writeStaticString(#"{"server":"#)
+            JSONText.writeQuoted(pick.server, to: &json)
+            json.writeStaticString(#","available":"#)
+            json.writeString(String(pick.available))
+            json.writeStaticString(#","workers":"#)
+            json.writeString(String(pick.workers))
+            json.writeStaticString(#","reservation_id":"#)
+            JSONText.writeQuoted(pick.reservationID, to: &json)
+            json.writeStaticString(#","elapsed_ms":"#)
+            json.writeString(JSONText.milliseconds(elapsed))
+            json.writeStaticString("}")
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: json))
         case .fleetEmpty:
             throw APIError(status: .serviceUnavailable, code: "fleet_empty",
                            message: "the voxcore_fleet list is empty: add fleet servers with PUT /v1/settings/voxcore_fleet or `voxbridge-dispatch fleet add`")
