@@ -66,6 +66,9 @@ non2xx() { local v; v=$(echo "$1" | awk '/Non-2xx/ {print $NF}'); echo "${v:-0}"
 # the median ratio is the figure.
 ROUNDS=${ROUNDS:-3}
 ratios=(); ours_all=(); nginx_all=(); ours_non2xx=0
+# Warm both up first (connections, caches, the dispatcher's first reservations), unmeasured.
+run_wrk -t2 -c32 -d3s -s "$WORK/pick.lua" "$URL/v1/pick" > /dev/null
+run_wrk -t2 -c32 -d3s "http://127.0.0.1:$STATIC_PORT/static.json" > /dev/null
 for round in $(seq 1 "$ROUNDS"); do
   ours=$(run_wrk -t2 -c32 -d"$DURATION" -s "$WORK/pick.lua" "$URL/v1/pick")
   nginx_out=$(run_wrk -t2 -c32 -d"$DURATION" "http://127.0.0.1:$STATIC_PORT/static.json")

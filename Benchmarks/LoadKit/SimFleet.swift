@@ -49,9 +49,11 @@ public final class SimFleet: Sendable {
     }
 
     /// The HTTP applications to run (fleet servers first, then the control port), all on
-    /// `127.0.0.1` port 0. `onReady` is called once, when every one of them is listening.
+    /// `127.0.0.1`: on free ports when `basePort` is 0, otherwise server N on `basePort + N` and
+    /// the control port after the last server. `onReady` is called once, when every one of them
+    /// is listening.
     public func makeApplications(
-        logger: Logger, onReady: @escaping @Sendable (Ports) async -> Void
+        basePort: Int = 0, logger: Logger, onReady: @escaping @Sendable (Ports) async -> Void
     ) -> [any ApplicationProtocol] {
         let count = states.withLock { $0.count }
         let bound = PortBook(count: count)
@@ -71,14 +73,14 @@ public final class SimFleet: Sendable {
             applications.append(
                 Application(
                     router: serverRouter(index: index),
-                    configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "voxcore-sim"),
+                    configuration: .init(address: .hostname("127.0.0.1", port: basePort == 0 ? 0 : basePort + index), serverName: "voxcore-sim"),
                     onServerRunning: { channel in await report(server: index, port: channel.localAddress?.port ?? 0) },
                     logger: logger))
         }
         applications.append(
             Application(
                 router: controlRouter(),
-                configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "voxcore-sim"),
+                configuration: .init(address: .hostname("127.0.0.1", port: basePort == 0 ? 0 : basePort + count), serverName: "voxcore-sim"),
                 onServerRunning: { channel in await report(server: nil, port: channel.localAddress?.port ?? 0) },
                 logger: logger))
         return applications

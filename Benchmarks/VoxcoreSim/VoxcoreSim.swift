@@ -44,11 +44,17 @@ struct VoxcoreSim: AsyncParsableCommand {
     @Option(help: "Workers of one server, INDEX=N (repeatable; overrides --workers).")
     var workersOf: [String] = []
 
+    @Option(help: "Server N listens on BASE+N and the control port on BASE+servers; 0: free ports.")
+    var basePort = 0
+
     @Option(help: "Log level of the HTTP servers.")
     var logLevel = "warning"
 
     func run() async throws {
         guard servers > 0, servers <= 1024 else { throw ValidationError("--servers must be 1…1024") }
+        guard basePort == 0 || (1024...(65_535 - servers)).contains(basePort) else {
+            throw ValidationError("--base-port must be 0 or from 1024 to \(65_535 - servers)")
+        }
         guard let duration = CallDuration(parsing: callMs) else {
             throw ValidationError("--call-ms: expected MS, fixed:MS, uniform:MIN-MAX or exp:MEAN")
         }
@@ -81,7 +87,7 @@ struct VoxcoreSim: AsyncParsableCommand {
         var logger = Logger(label: "voxcore-sim")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
         let fleet = SimFleet(servers: settings, callDuration: duration)
-        let applications = fleet.makeApplications(logger: logger) { ports in
+        let applications = fleet.makeApplications(basePort: basePort, logger: logger) { ports in
             var text = ""
             for (index, url) in ports.serverURLs.enumerated() { text += "server \(index) \(url)\n" }
             text += "control \(ports.controlURL)\nvoxcore-sim ready (\(ports.servers.count) servers, calls \(duration))\n"
