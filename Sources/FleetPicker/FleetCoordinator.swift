@@ -91,8 +91,16 @@ public final class FleetCoordinator<C: Clock>: Sendable where C.Duration == Dura
                 let now = clock.now
                 let arrivedAt = arrival ?? now
                 arrival = arrivedAt
+                // Past the round limit, decide without planning: planning marks the probes it
+                // asks for as in flight, and a probe planned but never launched would leave a
+                // mark that no answer ever clears.
+                if round >= Self.maximumRounds {
+                    return .decided(
+                        shared.fleet.pick(excluding: excluding, arrivedAt: arrivedAt, now: now, random: &shared.random)
+                    )
+                }
                 let plan = shared.fleet.planProbes(excluding: excluding, arrivedAt: arrivedAt, now: now)
-                if plan.isEmpty || round >= Self.maximumRounds {
+                if plan.isEmpty {
                     return .decided(
                         shared.fleet.pick(excluding: excluding, arrivedAt: arrivedAt, now: now, random: &shared.random)
                     )
@@ -125,7 +133,11 @@ public final class FleetCoordinator<C: Clock>: Sendable where C.Duration == Dura
 
     /// The servers in list order, as `GET /v1/fleet` shows them.
     public func snapshot() -> [ServerSnapshot<C.Instant>] {
-        shared.withLock { $0.fleet.snapshot() }
+        shared.withLock { shared in
+            // Expired reservations are dropped first, so a quiet fleet does not show old ones.
+            shared.fleet.expireReservations(now: clock.now)
+            return shared.fleet.snapshot()
+        }
     }
 
     /// Probes down servers every `downInterval` (jittered ±10 %, see

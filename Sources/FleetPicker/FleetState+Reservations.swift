@@ -17,6 +17,12 @@ extension FleetState {
         return false
     }
 
+    /// Ends every reservation at least `reservationTTL` old at `now`, so that a snapshot taken
+    /// after a quiet spell shows only live ones.
+    public mutating func expireReservations(now: Instant) {
+        pruneReservations(now: moment(now))
+    }
+
     /// Ends every reservation at least `reservationTTL` old. Called by every mutation that is
     /// told the time, so memory stays bounded by the picks of one TTL; cheap until the oldest
     /// reservation's expiry is due, and then linear in the servers, not the reservations:

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// How a ``HealthProber`` reaches fleet servers.
 ///
 /// Every field has a default that matches `CONTRACT.md`, so `ProberConfiguration()` is the
@@ -78,6 +82,8 @@ public struct ProberConfiguration: Sendable {
         if dnsCacheTimeout < .zero { return "dnsCacheTimeout must not be negative" }
         if Self.hasLineBreakOrNUL(userAgent) { return "userAgent contains a line break" }
         if let caFile, caFile.isEmpty || caFile.utf8.contains(0) { return "caFile is not a usable path" }
+        // A missing or unreadable CA file would fail every https probe as `tls`; say so at start.
+        if let caFile, access(caFile, R_OK) != 0 { return "the CA file \(caFile) cannot be read" }
         for (name, value) in extraHeaders {
             // A line break would let configuration smuggle extra headers or a second request.
             if name.isEmpty || name.contains(":") || name.contains(" ") || Self.hasLineBreakOrNUL(name) {

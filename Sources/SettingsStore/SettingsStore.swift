@@ -163,6 +163,9 @@ public final class SettingsStore: Sendable {
     private static func migrate(_ connection: SQLiteConnection, from version: Int) throws(SettingsStoreError) {
         guard version < 1 else { return }
         try connection.transaction { () throws(SettingsStoreError) in
+            // Another process (`serve` and a `fleet` command started together) may have created
+            // the schema since `version` was read; the write lock taken now makes this look final.
+            guard try connection.integer("PRAGMA user_version") < 1 else { return }
             try connection.execute("""
                 CREATE TABLE settings (
                     key TEXT PRIMARY KEY NOT NULL,

@@ -13,15 +13,18 @@ import Glibc
 ///
 /// Why it is exact: the kernel queues the event while the writing process is still inside its
 /// `write` of the WAL, so once that writer's commit has returned (the `fleet` command has
-/// exited, say), the next look here sees it. A look that finds events marks the database dirty
-/// until ``FleetListFollower`` has compared `data_version`, so concurrent picks cannot lose an
-/// event another pick drained. Where inotify is unavailable, ``init(databasePath:)`` returns
+/// exited, say), the next look here sees it. Events are counted; a count stays "unchecked" until
+/// a ``FleetListFollower`` refresh that started after it has read `data_version` and applied the
+/// list (``markChecked(through:)``), so a pick never takes the fast path on the strength of
+/// another pick's refresh that has not finished yet. Where inotify is unavailable, ``init(databasePath:)`` returns
 /// `nil` and every pick asks SQLite, as before. Changes made on another host (a network file
 /// system) are not seen: the `fleet` command runs on the same host as `serve`.
 final class DatabaseChangeWatcher: Sendable {
     private struct State {
-        /// Events were seen and not yet followed by a `data_version` comparison.
-        var dirty = true
+        /// How many times relevant events were drained; starts at 1 so the first look checks.
+        var events: UInt64 = 1
+        /// The event count that a finished refresh has covered.
+        var checked: UInt64 = 0
     }
 
     private let descriptor: Int32
@@ -30,7 +33,8 @@ final class DatabaseChangeWatcher: Sendable {
 
     /// Watches the folder of `databasePath` for writes to the database, its WAL and its journal.
     init?(databasePath: String) {
-        let url = URL(fileURLWithPath: databasePath).standardizedFileURL
+        // SQLite resolves a symbolic link to the database and keeps its WAL beside the target.
+        let url = URL(fileURLWithPath: databasePath).standardizedFileURL.resolvingSymlinksInPath()
         let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard descriptor >= 0 else { return nil }
         let mask = UInt32(IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_ATTRIB)
@@ -47,20 +51,21 @@ final class DatabaseChangeWatcher: Sendable {
         close(descriptor)
     }
 
-    /// Whether the database may have changed since the last ``markChecked()``. Drains the
-    /// queued events; cheap when there are none (one `read` answering `EAGAIN`).
-    func mayHaveChanged() -> Bool {
+    /// The current event count when the database may have changed since the last finished
+    /// refresh, or `nil` when it has not. Drains the queued events; cheap when there are none
+    /// (one `read` answering `EAGAIN`).
+    func uncheckedEvents() -> UInt64? {
         state.withLock { state in
-            if drainEvents() { state.dirty = true }
-            return state.dirty
+            if drainEvents() { state.events &+= 1 }
+            return state.events == state.checked ? nil : state.events
         }
     }
 
-    /// Records that the caller is about to compare `data_version`; events from here on count again.
-    func markChecked() {
+    /// Records that a refresh which started at event count `events` has read the database and
+    /// applied what it found; later events stay unchecked.
+    func markChecked(through events: UInt64) {
         state.withLock { state in
-            if drainEvents() { state.dirty = true; return }
-            state.dirty = false
+            if events > state.checked { state.checked = events }
         }
     }
 

@@ -13,6 +13,12 @@ struct FleetCommand: AsyncParsableCommand {
         subcommands: [List.self, Add.self, Remove.self]
     )
 
+    /// "1 server", "3 servers".
+    static func serverCount(_ setting: FleetSetting) -> String {
+        let count = setting.list.entries.count
+        return count == 1 ? "1 server" : "\(count) servers"
+    }
+
     /// Validates and normalises a URL given on the command line.
     static func entry(_ url: String) throws(CommandLineFailure) -> FleetEntry {
         do {
@@ -76,7 +82,7 @@ struct FleetCommand: AsyncParsableCommand {
             }
             switch result {
             case .added(let setting):
-                print("added \(entry.url) (version \(setting.version), \(setting.list.entries.count) servers)"
+                print("added \(entry.url) (version \(setting.version), \(FleetCommand.serverCount(setting)))"
                       + (verification.map { "; \($0)" } ?? ""))
             case .alreadyListed(let setting):
                 print("\(entry.url) is already listed; nothing changed (version \(setting.version))")
@@ -101,7 +107,7 @@ struct FleetCommand: AsyncParsableCommand {
             guard let setting = removed else {
                 throw CommandLineFailure("\(entry.url) is not in the fleet list; nothing changed")
             }
-            print("removed \(entry.url) (version \(setting.version), \(setting.list.entries.count) servers)")
+            print("removed \(entry.url) (version \(setting.version), \(FleetCommand.serverCount(setting)))")
         }
     }
 }

@@ -33,17 +33,18 @@ final class FleetListFollower: Sendable {
     /// returns the version of the list in use.
     @discardableResult
     func refresh() -> Int {
-        if let watcher, !watcher.mayHaveChanged(), let version = seen.withLock({ $0.generation == nil ? nil : $0.version }) {
+        let events = watcher?.uncheckedEvents()
+        if watcher != nil, events == nil, let version = seen.withLock({ $0.generation == nil ? nil : $0.version }) {
             return version
         }
-        watcher?.markChecked()
         do {
             let generation = try store.generation()
             if let version = seen.withLock({ $0.generation == generation ? $0.version : nil }) {
+                if let events { watcher?.markChecked(through: events) }
                 return version
             }
             let setting = try store.fleet()
-            return seen.withLock { seen in
+            let version = seen.withLock { seen in
                 // Concurrent refreshes may read the store in either order; versions only grow,
                 // so the highest one read is the newest list and an older one is not applied.
                 if seen.generation == nil || setting.version >= seen.version {
@@ -53,6 +54,8 @@ final class FleetListFollower: Sendable {
                 }
                 return seen.version
             }
+            if let events { watcher?.markChecked(through: events) }
+            return version
         } catch {
             logger.warning("cannot read the fleet list, picks use the list already loaded: \(error)")
             return seen.withLock { $0.version }
