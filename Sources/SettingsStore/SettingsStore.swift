@@ -12,6 +12,10 @@ import Synchronization
 ///
 /// A change made by another process (or another connection) is seen through ``generation()``,
 /// which reads `PRAGMA data_version`: cheap enough to call before every pick.
+///
+/// Two connections: reads (``fleet()``, ``generation()``, ``history(limit:)``) use their own, so
+/// that a write waiting up to the busy timeout for another process's lock, or for its commit's
+/// fsync, never holds up the pick path; in WAL mode a reader never waits for a writer.
 public final class SettingsStore: Sendable {
     /// The schema this build writes and reads (`PRAGMA user_version`).
     public static let schemaVersion = 1
@@ -21,15 +25,19 @@ public final class SettingsStore: Sendable {
     /// The database file's path.
     public let path: String
 
-    private struct State {
+    private struct Reader {
         let connection: SQLiteConnection
-        /// The last `PRAGMA data_version` seen; it changes when another connection commits.
+        /// The last `PRAGMA data_version` seen; it changes when another connection commits,
+        /// the store's own writing connection included.
         var lastDataVersion: Int64
-        /// Raised whenever the data may have changed, by this connection or another.
+        /// Raised whenever the data may have changed.
         var generation: UInt64
     }
 
-    private let state: Mutex<State>
+    /// The connection for reads, with what change detection has seen.
+    private let reader: Mutex<Reader>
+    /// The connection for writes; its lock keeps one transaction at a time.
+    private let writer: Mutex<SQLiteConnection>
 
     /// Opens (or creates) the database at `path`, checks it, and brings its schema up to date.
     /// - Parameter busyTimeoutMilliseconds: how long a write waits for another process's write.
@@ -58,8 +66,11 @@ public final class SettingsStore: Sendable {
 
         try connection.execute("PRAGMA journal_mode = WAL")
         try Self.migrate(connection, from: Int(userVersion))
-        let dataVersion = try connection.dataVersion()
-        self.state = Mutex(State(connection: connection, lastDataVersion: dataVersion, generation: 0))
+        let readConnection = try SQLiteConnection(path: path, create: false)
+        readConnection.setBusyTimeout(milliseconds: busyTimeoutMilliseconds)
+        let dataVersion = try readConnection.dataVersion()
+        self.reader = Mutex(Reader(connection: readConnection, lastDataVersion: dataVersion, generation: 0))
+        self.writer = Mutex(connection)
         // Validate what is stored now, so a hand-edited value is reported at start, not at a pick.
         _ = try fleet()
     }
@@ -68,8 +79,8 @@ public final class SettingsStore: Sendable {
 
     /// The current fleet list with its version and time.
     public func fleet() throws(SettingsStoreError) -> FleetSetting {
-        try state.withLock { state throws(SettingsStoreError) in
-            try Self.readFleet(state.connection)
+        try reader.withLock { reader throws(SettingsStoreError) in
+            try Self.readFleet(reader.connection)
         }
     }
 
@@ -77,20 +88,20 @@ public final class SettingsStore: Sendable {
     /// other connection or process. Compare it with the last value seen; when it differs, read
     /// ``fleet()`` again. Costs one `PRAGMA data_version`.
     public func generation() throws(SettingsStoreError) -> UInt64 {
-        try state.withLock { state throws(SettingsStoreError) in
-            let dataVersion = try state.connection.dataVersion()
-            if dataVersion != state.lastDataVersion {
-                state.lastDataVersion = dataVersion
-                state.generation &+= 1
+        try reader.withLock { reader throws(SettingsStoreError) in
+            let dataVersion = try reader.connection.dataVersion()
+            if dataVersion != reader.lastDataVersion {
+                reader.lastDataVersion = dataVersion
+                reader.generation &+= 1
             }
-            return state.generation
+            return reader.generation
         }
     }
 
     /// The accepted writes of the fleet list, newest first.
     public func history(limit: Int = 100) throws(SettingsStoreError) -> [SettingsHistoryEntry] {
-        try state.withLock { state throws(SettingsStoreError) in
-            let rows = try state.connection.query(
+        try reader.withLock { reader throws(SettingsStoreError) in
+            let rows = try reader.connection.query(
                 "SELECT key, value, version, changed_at, actor FROM settings_history WHERE key = ? ORDER BY version DESC LIMIT ?",
                 [.text(Self.fleetKey), .integer(Int64(limit))]
             )
@@ -149,12 +160,11 @@ public final class SettingsStore: Sendable {
         }
     }
 
-    /// Runs `body` in one immediate transaction and marks the data as changed when it commits.
+    /// Runs `body` in one immediate transaction on the writing connection. The reading
+    /// connection's `data_version` sees the commit, so ``generation()`` changes with it.
     private func write<T: Sendable>(_ body: (SQLiteConnection) throws(SettingsStoreError) -> T) throws(SettingsStoreError) -> T {
-        try state.withLock { state throws(SettingsStoreError) in
-            let result = try state.connection.transaction { () throws(SettingsStoreError) in try body(state.connection) }
-            state.generation &+= 1
-            return result
+        try writer.withLock { connection throws(SettingsStoreError) in
+            try connection.transaction { () throws(SettingsStoreError) in try body(connection) }
         }
     }
 
