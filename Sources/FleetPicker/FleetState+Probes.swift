@@ -88,6 +88,7 @@ extension FleetState {
         if let index = servers[position].probesInFlight.firstIndex(of: startedAt) {
             servers[position].probesInFlight.remove(at: index)
         }
+        if case .abandoned = result { return nil }
         if let last = servers[position].lastProbeStart, startedAt < last { return nil }
 
         let before = servers[position].state
@@ -117,6 +118,8 @@ extension FleetState {
                 after = .down
                 reason = failure
             }
+        case .abandoned:
+            return nil  // handled above, before any figure changes
         }
         defer { refreshFigures(at: position) }
         guard after != before else { return nil }

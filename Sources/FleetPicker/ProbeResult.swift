@@ -4,4 +4,8 @@ public enum ProbeResult: Sendable, Equatable {
     case healthy(ServerReading)
     /// The probe failed; `reason` names why, e.g. `"timeout"`, `"connect"`, `"http_status 500"`.
     case failed(reason: String)
+    /// The probe ended without a verdict on the server: it was cancelled, or the prober shut
+    /// down. It frees the probe's place in flight and changes nothing else, so a shutdown never
+    /// counts toward `fall` or takes a server down.
+    case abandoned
 }

@@ -13,6 +13,10 @@ struct HealthProberAdapter: FleetProbing {
             metrics.recordProbe(result: "ok")
             return .healthy(ServerReading(
                 workers: report.workers, activeCalls: report.activeCalls, available: report.available, status: report.status))
+        case .failure(let failure) where failure.reason == .cancelled:
+            // Shutdown or cancellation says nothing about the server.
+            metrics.recordProbe(result: failure.reason.code)
+            return .abandoned
         case .failure(let failure):
             metrics.recordProbe(result: failure.reason.code)
             return .failed(reason: failure.description)

@@ -145,3 +145,22 @@ struct BackgroundProbeTests {
         #expect(fleet.backgroundProbes(now: ms(60_000), random: &random).nextDue == nil)
     }
 }
+
+@Suite("Abandoned probes")
+struct AbandonedProbeTests {
+    @Test("an abandoned probe frees its place in flight and changes no state or counter")
+    func abandonedProbeIsNoVerdict() {
+        var fleet = Fleet(configuration: FleetPickerConfiguration(fall: 1))
+        _ = fleet.setServers(["http://a"])
+        let start = ms(0)
+        let plan = fleet.planProbes(excluding: [], arrivedAt: start, now: start)
+        #expect(plan.probe == ["http://a"])
+        #expect(fleet.recordProbe(server: "http://a", startedAt: start, finishedAt: ms(5), result: .abandoned) == nil)
+        #expect(fleet.state(of: "http://a") == .unknown, "with fall 1, a failure would have taken it down")
+        #expect(fleet.snapshot().first?.consecutiveFailures == 0)
+        // Its place in flight is free: the next pick plans a new probe instead of joining.
+        let next = fleet.planProbes(excluding: [], arrivedAt: ms(10), now: ms(10))
+        #expect(next.probe == ["http://a"])
+        #expect(next.join.isEmpty)
+    }
+}
