@@ -32,10 +32,19 @@ struct DispatchProcess {
     }
 
     /// Runs to completion (bounded by `timeout`) and returns what it printed; blocks the thread.
-    static func runBlocking(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(20)) throws -> Result {
+    /// With a `prefix` (such as `setpriv …`), runs `prefix + [executable] + arguments` instead.
+    static func runBlocking(
+        _ arguments: [String], environment: [String: String] = [:], prefix: [String] = [],
+        executable: String = executable.path, timeout: Duration = .seconds(20)
+    ) throws -> Result {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if prefix.isEmpty {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = prefix + [executable] + arguments
+        }
         var processEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VOXBRIDGE_") }
         processEnvironment.merge(environment) { $1 }
         process.environment = processEnvironment

@@ -127,21 +127,5 @@ enum FaultEnvironment {
 /// Runs the `voxbridge-dispatch` command line (bounded), optionally through a prefix command.
 func runDispatch(_ arguments: [String], prefix: [String] = [], executable: String = DispatchProcess.executable.path,
                  timeout: Duration = .seconds(20)) throws -> DispatchProcess.Result {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = prefix + [executable] + arguments
-    process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VOXBRIDGE_") }
-    let output = Pipe()
-    let error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    let deadline = ContinuousClock.now + timeout
-    while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
-    if process.isRunning { process.terminate() }
-    process.waitUntilExit()
-    return DispatchProcess.Result(
-        status: process.terminationStatus,
-        standardOutput: String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-        standardError: String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    try DispatchProcess.runBlocking(arguments, prefix: prefix, executable: executable, timeout: timeout)
 }
