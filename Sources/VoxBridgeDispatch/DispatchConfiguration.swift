@@ -45,7 +45,7 @@ struct DispatchConfiguration: Sendable, Equatable {
         ProberConfiguration(timeout: probeTimeout, caFile: probeCAFile)
     }
 
-    /// The largest settings request body accepted.
+    /// The largest request body accepted, on every route (an `exclude` list of 256 long URLs fits).
     static let maximumRequestBodyBytes = 1 << 20
 
     /// Whether `host` names a loopback address, which is all that may be bound without an admin

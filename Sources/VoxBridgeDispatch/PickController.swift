@@ -9,9 +9,6 @@ import SettingsStore
 /// second: with fresh readings it is one `PRAGMA data_version`, one pass of the picker under its
 /// lock, and a hand-built JSON answer (no encoder, no dictionaries).
 struct PickController: Sendable {
-    /// The largest pick or release body accepted (an `exclude` list of 256 long URLs fits).
-    static let maximumBodyBytes = 1 << 20
-
     let coordinator: FleetCoordinator<ContinuousClock>
     let follower: FleetListFollower
     let metrics: DispatchMetrics
@@ -63,7 +60,7 @@ struct PickController: Sendable {
 
     private func release(_ request: Request) async throws -> Response {
         try access.requirePicker(request)
-        let body = try await RequestBody.collect(request, limit: Self.maximumBodyBytes)
+        let body = try await RequestBody.collect(request, limit: DispatchConfiguration.maximumRequestBodyBytes)
         let object = try RequestBody.json(body, expected: #"{"reservation_id": "..."}"#)
         guard let id = (object as? [String: Any])?["reservation_id"] as? String, !id.isEmpty else {
             throw APIError(status: .badRequest, code: "invalid_request",
@@ -79,7 +76,7 @@ struct PickController: Sendable {
 
     /// The normalised `exclude` entries of a pick body; an empty body excludes nothing.
     static func excludedServers(_ request: Request) async throws -> Set<String> {
-        let body = try await RequestBody.collect(request, limit: maximumBodyBytes)
+        let body = try await RequestBody.collect(request, limit: DispatchConfiguration.maximumRequestBodyBytes)
         if body.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return [] }
         let object = try RequestBody.json(body, expected: #"an empty body or {"exclude": ["https://..."]}"#)
         guard let dictionary = object as? [String: Any] else {

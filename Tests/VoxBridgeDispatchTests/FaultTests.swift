@@ -170,17 +170,8 @@ struct FaultTests {
         #expect(try await send("POST", serve.base + "/v1/pick").status == 200)
 
         let put = try await send("PUT", serve.base + "/v1/settings/voxcore_fleet", body: #"{"voxcore_fleet": ["https://b.example.com"]}"#)
-        #expect(put.status == 503)
-        #expect(put.json["error"] as? String == "settings_unavailable")
-        #expect((put.json["message"] as? String)?.contains("read-only") == true, "\(put.json)")
-        let problems = spec.problems(method: "PUT", path: "/v1/settings/voxcore_fleet", status: put.status, headers: put.headers, body: put.body)
-        #expect(problems.isEmpty, "\(problems)")
-
-        let pick = try await send("POST", serve.base + "/v1/pick")
-        #expect(pick.status == 200)
-        #expect(pick.json["server"] as? String == healthy.url)
-        let read = try await send("GET", serve.base + "/v1/settings/voxcore_fleet")
-        #expect(read.json["version"] as? Int == 1)
+        try Self.expectWriteRefused(put, mentioning: "read-only", spec: spec)
+        try await Self.expectPicksGoOn(serve: serve, healthy: healthy)
 
         let cli = try runDispatch(["fleet", "add", "https://c.example.com", "--db", db], prefix: prefix, executable: executable)
         #expect(cli.status == 1)
@@ -225,17 +216,8 @@ struct FaultTests {
         let urls = (0..<100).map { "https://fleet-\($0).example.com/" + String(repeating: "p", count: 1_000) }
         let body = try String(decoding: JSONSerialization.data(withJSONObject: ["voxcore_fleet": urls]), as: UTF8.self)
         let put = try await send("PUT", serve.base + "/v1/settings/voxcore_fleet", body: body)
-        #expect(put.status == 503)
-        #expect(put.json["error"] as? String == "settings_unavailable")
-        #expect((put.json["message"] as? String)?.contains("disk is full") == true, "\(put.json)")
-        let problems = spec.problems(method: "PUT", path: "/v1/settings/voxcore_fleet", status: put.status, headers: put.headers, body: put.body)
-        #expect(problems.isEmpty, "\(problems)")
-
-        let pick = try await send("POST", serve.base + "/v1/pick")
-        #expect(pick.status == 200)
-        #expect(pick.json["server"] as? String == healthy.url)
-        let read = try await send("GET", serve.base + "/v1/settings/voxcore_fleet")
-        #expect(read.json["version"] as? Int == 1)
+        try Self.expectWriteRefused(put, mentioning: "disk is full", spec: spec)
+        let read = try await Self.expectPicksGoOn(serve: serve, healthy: healthy)
         #expect(read.json["voxcore_fleet"] as? [String] == [healthy.url])
 
         let cli = try runDispatch(["fleet", "add", "https://c.example.com/" + String(repeating: "q", count: 2_000), "--db", db])
@@ -253,5 +235,26 @@ struct FaultTests {
         let store = try SettingsStore(path: db)
         #expect(try store.fleet().version == 2)
         #expect(try store.history().map(\.version) == [2, 1])
+    }
+
+    /// A settings write the storage refused: 503 `settings_unavailable` naming the cause, in
+    /// the shape the OpenAPI document gives.
+    static func expectWriteRefused(_ put: HTTPAnswer, mentioning cause: String, spec: OpenAPISpec) throws {
+        #expect(put.status == 503)
+        #expect(put.json["error"] as? String == "settings_unavailable")
+        #expect((put.json["message"] as? String)?.contains(cause) == true, "\(put.json)")
+        let problems = spec.problems(method: "PUT", path: "/v1/settings/voxcore_fleet", status: put.status, headers: put.headers, body: put.body)
+        #expect(problems.isEmpty, "\(problems)")
+    }
+
+    /// Picks keep working from the list already loaded, still at version 1; returns that read.
+    @discardableResult
+    static func expectPicksGoOn(serve: ServeProcess, healthy: FakeFleetServer) async throws -> HTTPAnswer {
+        let pick = try await send("POST", serve.base + "/v1/pick")
+        #expect(pick.status == 200)
+        #expect(pick.json["server"] as? String == healthy.url)
+        let read = try await send("GET", serve.base + "/v1/settings/voxcore_fleet")
+        #expect(read.json["version"] as? Int == 1)
+        return read
     }
 }
