@@ -125,6 +125,21 @@ public final class FleetCoordinator<C: Clock>: Sendable where C.Duration == Dura
         }
     }
 
+    /// Picks as ``pick(excluding:)`` does when it can decide without waiting, or returns `nil`
+    /// when some reading is stale and the pick must wait for probes.
+    ///
+    /// For callers that cannot suspend, such as a channel handler on an event loop: on `nil`
+    /// they hand the pick to ``pick(excluding:)``, which probes. This method never starts a
+    /// probe itself, so handing over does not probe twice.
+    /// - Parameter excluding: List entries the caller will not use (already normalised).
+    public func pickWithoutWaiting(excluding: Set<String> = []) -> PickOutcome? {
+        shared.withLock { shared in
+            let now = clock.now
+            guard !shared.fleet.needsProbes(excluding: excluding, arrivedAt: now) else { return nil }
+            return shared.fleet.pick(excluding: excluding, arrivedAt: now, now: now, random: &shared.random)
+        }
+    }
+
     /// Drops a reservation because its dialout did not happen.
     /// - Returns: `false` for an unknown identity, so the API can answer 404.
     public func release(reservationID: String) -> Bool {

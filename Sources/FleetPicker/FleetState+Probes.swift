@@ -15,8 +15,7 @@ extension FleetState {
         let start = moment(now)
         var plan = ProbePlan<Instant>()
         // The common case, every reading fresh, is a read-only pass over the plain figures.
-        let allAnswered = figures.allSatisfy { $0.state == .down || $0.hasAnswer(since: threshold) }
-        if allAnswered { return plan }
+        if !needsProbes(excluding: excluding, arrivedAt: arrivedAt) { return plan }
         for position in servers.indices {
             guard figures[position].state != .down, !figures[position].hasAnswer(since: threshold) else { continue }
             let url = servers[position].url
@@ -30,6 +29,23 @@ extension FleetState {
             }
         }
         return plan
+    }
+
+    /// Whether a pick arriving at `arrivedAt` must wait for probes before it can decide: some
+    /// server it could choose (not down, not excluded) has no answer fresh enough. When this is
+    /// `false`, ``planProbes(excluding:arrivedAt:now:)`` plans nothing and the pick decides at once.
+    ///
+    /// Read-only, so a caller that cannot wait may ask first and leave the probing to a pick
+    /// that can.
+    public func needsProbes(excluding: Set<String> = [], arrivedAt: Instant) -> Bool {
+        // Without an origin no probe has ever answered (every `answeredAt` is nil), so any
+        // threshold gives the same answer; `moment(_:)` would set the origin, and this only reads.
+        let arrival = origin.map { Moment($0.duration(to: arrivedAt)) } ?? .zero
+        let threshold = arrival - configuration.freshness
+        for position in figures.indices where figures[position].state != .down && !figures[position].hasAnswer(since: threshold) {
+            if excluding.isEmpty || !excluding.contains(servers[position].url) { return true }
+        }
+        return false
     }
 
     /// Says which down servers are due for a background probe at `now`, marks those probes as in

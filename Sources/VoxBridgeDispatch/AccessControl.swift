@@ -17,15 +17,21 @@ struct AccessControl: Sendable {
     /// Throws 401 unless the request may write settings.
     func requireAdmin(_ request: Request) throws(APIError) {
         guard let adminToken else { return }
-        guard let presented = Self.bearerToken(request), Self.constantTimeEqual(presented, adminToken) else {
+        guard let presented = Self.bearerToken(request.headers), Self.constantTimeEqual(presented, adminToken) else {
             throw .unauthorized()
         }
     }
 
     /// Throws 401 unless the request may pick, release or read.
     func requirePicker(_ request: Request) throws(APIError) {
+        try requirePicker(request.headers)
+    }
+
+    /// Throws 401 unless a request with these headers may pick, release or read (for the pick
+    /// fast path, which sees the request's fields before Hummingbird builds a `Request`).
+    func requirePicker(_ headers: HTTPFields) throws(APIError) {
         guard let pickToken else { return }
-        guard let presented = Self.bearerToken(request) else { throw .unauthorized() }
+        guard let presented = Self.bearerToken(headers) else { throw .unauthorized() }
         // Both comparisons always run, so the time taken does not tell which token came close.
         let matchesPick = Self.constantTimeEqual(presented, pickToken)
         let matchesAdmin = adminToken.map { Self.constantTimeEqual(presented, $0) } ?? false
@@ -33,8 +39,8 @@ struct AccessControl: Sendable {
     }
 
     /// The token of an `Authorization: Bearer <token>` header.
-    static func bearerToken(_ request: Request) -> String? {
-        guard let header = request.headers[.authorization] else { return nil }
+    static func bearerToken(_ headers: HTTPFields) -> String? {
+        guard let header = headers[.authorization] else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         return String(parts[1]).trimmingSpaces

@@ -40,9 +40,13 @@ func buildApplication(
     let follower = FleetListFollower(store: store, coordinator: coordinator, logger: logger)
     follower.refresh()
 
-    let router = buildRouter(configuration: configuration, store: store, coordinator: coordinator, follower: follower, metrics: metrics)
+    let access = AccessControl(adminToken: configuration.adminToken, pickToken: configuration.pickToken)
+    let router = buildRouter(store: store, coordinator: coordinator, follower: follower, metrics: metrics, access: access)
+    let fastPath = PickFastPathHandler.Dependencies(coordinator: coordinator, follower: follower, metrics: metrics, access: access)
     var application = Application(
         responder: JSONErrorResponder(inner: router.buildResponder()),
+        // A new fast-path handler per connection; it answers ready picks before the router.
+        server: .http1(configuration: .init(additionalChannelHandlers: [PickFastPathHandler(fastPath)])),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
@@ -54,14 +58,13 @@ func buildApplication(
 
 /// The router with every route of the API (wrapped in ``JSONErrorResponder`` by the application).
 func buildRouter(
-    configuration: DispatchConfiguration,
     store: SettingsStore,
     coordinator: FleetCoordinator<ContinuousClock>,
     follower: FleetListFollower,
-    metrics: DispatchMetrics
+    metrics: DispatchMetrics,
+    access: AccessControl
 ) -> Router<DispatchRequestContext> {
     let router = Router(context: DispatchRequestContext.self)
-    let access = AccessControl(adminToken: configuration.adminToken, pickToken: configuration.pickToken)
 
     router.get("/health") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],

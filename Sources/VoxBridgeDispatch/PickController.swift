@@ -5,9 +5,10 @@ import SettingsStore
 
 /// `POST /v1/pick` and `POST /v1/release`: what the dialout code calls around every dialout.
 ///
-/// The pick path runs thousands of times an hour and is benchmarked at tens of thousands a
-/// second: with fresh readings it is one `PRAGMA data_version`, one pass of the picker under its
-/// lock, and a hand-built JSON answer (no encoder, no dictionaries).
+/// Over a live connection, a pick that can be answered at once (authorised, a valid body, every
+/// reading fresh, a server with room) is answered earlier, by ``PickFastPathHandler`` in the
+/// channel pipeline; this route answers every other pick: those that wait for probes, and every
+/// error. Both render the answer with ``answerBody(for:elapsed:allocator:)``.
 struct PickController: Sendable {
     let coordinator: FleetCoordinator<ContinuousClock>
     let follower: FleetListFollower
@@ -21,7 +22,8 @@ struct PickController: Sendable {
 
     private func pick(_ request: Request) async throws -> Response {
         try access.requirePicker(request)
-        let excluded = try await Self.excludedServers(request)
+        let body = try await RequestBody.collect(request, limit: DispatchConfiguration.maximumRequestBodyBytes)
+        let excluded = try Self.excludedServers(in: body)
         let start = ContinuousClock.now
         follower.refresh()
         let outcome = await coordinator.pick(excluding: excluded)
@@ -30,21 +32,8 @@ struct PickController: Sendable {
 
         switch outcome {
         case .picked(let pick):
-            // Written straight into the answer's buffer: no intermediate strings to grow.
-            var json = ByteBuffer()
-            json.reserveCapacity(160 + pick.server.utf8.count)
-            json.writeStaticString(#"{"server":"#)
-            JSONText.writeQuoted(pick.server, to: &json)
-            json.writeStaticString(#","available":"#)
-            json.writeString(String(pick.available))
-            json.writeStaticString(#","workers":"#)
-            json.writeString(String(pick.workers))
-            json.writeStaticString(#","reservation_id":"#)
-            JSONText.writeQuoted(pick.reservationID, to: &json)
-            json.writeStaticString(#","elapsed_ms":"#)
-            json.writeString(JSONText.milliseconds(elapsed))
-            json.writeStaticString("}")
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: json))
+            return Response(status: .ok, headers: [.contentType: Self.answerContentType],
+                            body: .init(byteBuffer: Self.answerBody(for: pick, elapsed: elapsed)))
         case .fleetEmpty:
             throw APIError(status: .serviceUnavailable, code: "fleet_empty",
                            message: "the voxcore_fleet list is empty: add fleet servers with PUT /v1/settings/voxcore_fleet or `voxbridge-dispatch fleet add`")
@@ -74,9 +63,30 @@ struct PickController: Sendable {
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
     }
 
+    /// The `Content-Type` of a pick's answer.
+    static let answerContentType = "application/json"
+
+    /// The JSON body of a pick's answer, written straight into one buffer: no encoder, no
+    /// intermediate strings to grow. Shared by this controller and ``PickFastPathHandler``, so
+    /// both paths answer byte for byte alike.
+    static func answerBody(for pick: Pick, elapsed: Duration, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        var json = allocator.buffer(capacity: 160 + pick.server.utf8.count)
+        json.writeStaticString(#"{"server":"#)
+        JSONText.writeQuoted(pick.server, to: &json)
+        json.writeStaticString(#","available":"#)
+        json.writeString(String(pick.available))
+        json.writeStaticString(#","workers":"#)
+        json.writeString(String(pick.workers))
+        json.writeStaticString(#","reservation_id":"#)
+        JSONText.writeQuoted(pick.reservationID, to: &json)
+        json.writeStaticString(#","elapsed_ms":"#)
+        json.writeString(JSONText.milliseconds(elapsed))
+        json.writeStaticString("}")
+        return json
+    }
+
     /// The normalised `exclude` entries of a pick body; an empty body excludes nothing.
-    static func excludedServers(_ request: Request) async throws -> Set<String> {
-        let body = try await RequestBody.collect(request, limit: DispatchConfiguration.maximumRequestBodyBytes)
+    static func excludedServers(in body: ByteBuffer) throws(APIError) -> Set<String> {
         if body.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return [] }
         let object = try RequestBody.json(body, expected: #"an empty body or {"exclude": ["https://..."]}"#)
         guard let dictionary = object as? [String: Any] else {

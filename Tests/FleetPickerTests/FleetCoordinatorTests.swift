@@ -34,6 +34,31 @@ struct FleetCoordinatorTests {
         #expect(prober.count("a") == 2 && prober.count("b") == 2)
     }
 
+    @Test func pickWithoutWaitingDecidesOnlyOnFreshReadingsAndNeverProbes() async throws {
+        let prober = FakeProber(["a": healthy(4), "b": healthy(9)])
+        let clock = TestClock()
+        let coordinator = makeCoordinator(prober, clock: clock)
+        #expect(coordinator.pickWithoutWaiting() == .fleetEmpty)
+        coordinator.setServers(["a", "b"])
+        // No reading yet: it declines, and leaves the probing to a pick that can wait.
+        #expect(coordinator.pickWithoutWaiting() == nil)
+        #expect(prober.count("a") == 0 && prober.count("b") == 0)
+        #expect(await coordinator.pick().pick?.available == 9)
+        // Fresh readings: it decides, reserves as a pick does, and probes nothing.
+        clock.advance(by: .milliseconds(100))
+        let quick = try #require(coordinator.pickWithoutWaiting()?.pick)
+        #expect(quick.server == "b" && quick.available == 8)
+        #expect(coordinator.snapshot().first { $0.url == "b" }?.reserved == 2)
+        // Excluding b, a is the answer.
+        #expect(coordinator.pickWithoutWaiting(excluding: ["b"])?.pick?.server == "a")
+        // Stale again: it declines without probing; the waiting pick probes each server once.
+        clock.advance(by: .milliseconds(200))
+        #expect(coordinator.pickWithoutWaiting() == nil)
+        #expect(prober.count("a") == 1 && prober.count("b") == 1)
+        _ = await coordinator.pick()
+        #expect(prober.count("a") == 2 && prober.count("b") == 2)
+    }
+
     @Test func concurrentPicksShareOneProbePerServer() async {
         let prober = FakeProber(["a": healthy(10), "b": healthy(20), "c": healthy(16), "d": healthy(18)])
         prober.hold()

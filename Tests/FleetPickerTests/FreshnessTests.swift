@@ -59,6 +59,26 @@ struct FreshnessTests {
         #expect(fleet.planProbes(excluding: ["a"], arrivedAt: ms(10), now: ms(10)).probe == ["b"])
     }
 
+    @Test func needsProbesAgreesWithThePlanAndChangesNothing() {
+        var fleet = Fleet()
+        fleet.setServers(["a", "b", "c"])
+        for step in 0..<3 { fleet.report("c", .failed(reason: "connect"), at: ms(step)) }
+        fleet.report("a", healthy(4), at: ms(10))
+        // b has never answered: a pick must wait for it, unless it is excluded.
+        #expect(fleet.needsProbes(arrivedAt: ms(20)))
+        #expect(!fleet.needsProbes(excluding: ["b"], arrivedAt: ms(20)))
+        // Asking marks nothing in flight: the plan that follows still probes b (and only b;
+        // c is down and picks never wait for it).
+        #expect(fleet.needsProbes(arrivedAt: ms(20)))
+        #expect(fleet.planProbes(arrivedAt: ms(20), now: ms(20)).probe == ["b"])
+        fleet.report("b", healthy(6), at: ms(20))
+        #expect(!fleet.needsProbes(arrivedAt: ms(260)))
+        #expect(fleet.planProbes(arrivedAt: ms(260), now: ms(260)).isEmpty)
+        // Past the freshness of a's reading (taken at 10), a must be probed again.
+        #expect(fleet.needsProbes(arrivedAt: ms(261)))
+        #expect(fleet.planProbes(arrivedAt: ms(261), now: ms(261)).probe == ["a"])
+    }
+
     @Test func anOlderResultArrivingLateDoesNotMoveFreshnessBack() {
         var fleet = Fleet(configuration: .init(freshness: .zero))
         fleet.setServers(["a"])

@@ -24,14 +24,24 @@ extension TestClientProtocol {
     }
 }
 
+/// How a test reaches the application: Hummingbird's router test client (no socket), or a live
+/// loopback connection, where picks that can be answered at once are answered by
+/// ``PickFastPathHandler`` before the router; tests of the pick's answers run both ways.
+enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case router, live
+
+    var setup: TestingSetup { self == .router ? .router : .live }
+    var testDescription: String { rawValue }
+}
+
 @Suite("Pick service: /v1/pick, /v1/release, /v1/fleet, /metrics against fake fleet servers", .serialized)
 struct PickServiceTests {
-    @Test("the server with the most available capacity wins, with its figures")
-    func mostAvailableWins() async throws {
+    @Test("the server with the most available capacity wins, with its figures", arguments: Transport.allCases)
+    func mostAvailableWins(transport: Transport) async throws {
         let fakes = [try await FakeFleetServer(available: 3), try await FakeFleetServer(available: 11), try await FakeFleetServer(available: 7)]
         let app = try TestApplication()
         try app.setFleet(fakes.map(\.url))
-        try await app.test { client in
+        try await app.test(transport.setup) { client in
             let answer = try await client.pick()
             #expect(answer.status == .ok)
             #expect(answer.server == fakes[1].url)
@@ -45,12 +55,12 @@ struct PickServiceTests {
         for fake in fakes { await fake.stop() }
     }
 
-    @Test("ties are broken at random: two equal servers share the picks")
-    func tiesSpread() async throws {
+    @Test("ties are broken at random: two equal servers share the picks", arguments: Transport.allCases)
+    func tiesSpread(transport: Transport) async throws {
         let fakes = [try await FakeFleetServer(available: 400, workers: 400), try await FakeFleetServer(available: 400, workers: 400)]
         let app = try TestApplication()
         try app.setFleet(fakes.map(\.url))
-        try await app.test { client in
+        try await app.test(transport.setup) { client in
             var counts: [String: Int] = [:]
             for _ in 0..<200 {
                 let answer = try await client.pick()
@@ -64,14 +74,14 @@ struct PickServiceTests {
         for fake in fakes { await fake.stop() }
     }
 
-    @Test("excluded and draining servers are never picked; exclude entries are normalised")
-    func excludeAndDraining() async throws {
+    @Test("excluded and draining servers are never picked; exclude entries are normalised", arguments: Transport.allCases)
+    func excludeAndDraining(transport: Transport) async throws {
         let best = try await FakeFleetServer(available: 15)
         let draining = try await FakeFleetServer(available: 16, status: "draining")
         let other = try await FakeFleetServer(available: 4)
         let app = try TestApplication()
         try app.setFleet([best.url, draining.url, other.url])
-        try await app.test { client in
+        try await app.test(transport.setup) { client in
             #expect(try await client.pick().server == best.url)
             let spelledOtherwise = best.url.replacingOccurrences(of: "http://", with: "HTTP://") + "/"
             #expect(try await client.pick(excluding: [spelledOtherwise]).server == other.url)
@@ -127,9 +137,9 @@ struct PickServiceTests {
         for fake in failing + [good] { await fake.stop() }
     }
 
-    @Test("an empty fleet answers 503 fleet_empty")
-    func emptyFleet() async throws {
-        try await TestApplication().test { client in
+    @Test("an empty fleet answers 503 fleet_empty", arguments: Transport.allCases)
+    func emptyFleet(transport: Transport) async throws {
+        try await TestApplication().test(transport.setup) { client in
             let answer = try await client.pick()
             #expect(answer.status == .serviceUnavailable)
             #expect(answer.body["error"] as? String == "fleet_empty")
@@ -137,12 +147,12 @@ struct PickServiceTests {
         }
     }
 
-    @Test("full servers give 503 no_capacity with a reason per server")
-    func noCapacity() async throws {
+    @Test("full servers give 503 no_capacity with a reason per server", arguments: Transport.allCases)
+    func noCapacity(transport: Transport) async throws {
         let full = try await FakeFleetServer(available: 0)
         let app = try TestApplication()
         try app.setFleet([full.url, "http://127.0.0.1:1"])
-        try await app.test { client in
+        try await app.test(transport.setup) { client in
             let answer = try await client.pick()
             #expect(answer.status == .serviceUnavailable)
             #expect(answer.body["error"] as? String == "no_capacity")
@@ -154,13 +164,13 @@ struct PickServiceTests {
         await full.stop()
     }
 
-    @Test("a PUT is used by the very next pick")
-    func putUsedByNextPick() async throws {
+    @Test("a PUT is used by the very next pick", arguments: Transport.allCases)
+    func putUsedByNextPick(transport: Transport) async throws {
         let first = try await FakeFleetServer(available: 5)
         let second = try await FakeFleetServer(available: 9)
         let app = try TestApplication()
         try app.setFleet([first.url])
-        try await app.test { client in
+        try await app.test(transport.setup) { client in
             #expect(try await client.pick().server == first.url)
             let body = ByteBuffer(string: #"{"voxcore_fleet": ["\#(first.url)", "\#(second.url)"]}"#)
             try await client.execute(uri: "/v1/settings/voxcore_fleet", method: .put, body: body) { response in
@@ -173,13 +183,13 @@ struct PickServiceTests {
         for fake in [first, second] { await fake.stop() }
     }
 
-    @Test("a fleet CLI change in another process is used by the very next pick")
-    func cliChangeUsedByNextPick() async throws {
+    @Test("a fleet CLI change in another process is used by the very next pick", arguments: Transport.allCases)
+    func cliChangeUsedByNextPick(transport: Transport) async throws {
         let first = try await FakeFleetServer(available: 5)
         let second = try await FakeFleetServer(available: 9)
         let app = try TestApplication()
         try app.setFleet([first.url])
-        try await app.test { client in
+        try await app.test(transport.setup) { client in
             #expect(try await client.pick().server == first.url)
             let added = try await DispatchProcess.run(["fleet", "add", second.url, "--db", app.configuration.databasePath])
             #expect(added.status == 0, "\(added.standardError)")
@@ -191,12 +201,12 @@ struct PickServiceTests {
         for fake in [first, second] { await fake.stop() }
     }
 
-    @Test("release drops a reservation at once; an unknown id is 404")
-    func release() async throws {
+    @Test("release drops a reservation at once; an unknown id is 404", arguments: Transport.allCases)
+    func release(transport: Transport) async throws {
         let fake = try await FakeFleetServer(available: 1)
         let app = try TestApplication()
         try app.setFleet([fake.url])
-        try await app.test { client in
+        try await app.test(transport.setup) { client in
             let answer = try await client.pick()
             let id = try #require(answer.reservationID)
             #expect(try await client.pick().status == .serviceUnavailable, "the one worker is reserved")
@@ -219,12 +229,12 @@ struct PickServiceTests {
         await fake.stop()
     }
 
-    @Test("the pick token guards pick, release, fleet and settings reads; the admin token works there too")
-    func tokens() async throws {
+    @Test("the pick token guards pick, release, fleet and settings reads; the admin token works there too", arguments: Transport.allCases)
+    func tokens(transport: Transport) async throws {
         let fake = try await FakeFleetServer(available: 4)
         let app = try TestApplication(adminToken: "admin-secret", pickToken: "pick-secret")
         try app.setFleet([fake.url])
-        try await app.test { client in
+        try await app.test(transport.setup) { client in
             for (uri, method) in [("/v1/pick", HTTPRequest.Method.post), ("/v1/release", .post), ("/v1/fleet", .get), ("/v1/settings/voxcore_fleet", .get)] {
                 for headers: HTTPFields in [[:], .bearer("wrong")] {
                     try await client.execute(uri: uri, method: method, headers: headers) { response in
@@ -276,21 +286,24 @@ struct PickServiceTests {
         await up.stop()
     }
 
-    @Test("/metrics has the contract's metric names")
-    func metrics() async throws {
+    @Test("/metrics has the contract's metric names", arguments: Transport.allCases)
+    func metrics(transport: Transport) async throws {
         let fake = try await FakeFleetServer(available: 4)
         let app = try TestApplication()
         try app.setFleet([fake.url])
-        try await app.test { client in
+        try await app.test(transport.setup) { client in
+            // The first pick probes (the route answers it); live, the second is answered by the
+            // fast path: both are counted alike.
+            _ = try await client.pick()
             _ = try await client.pick()
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.status == .ok)
                 let text = String(buffer: response.body)
                 for name in [
-                    #"voxbridge_picks_total{outcome="picked"} 1"#, "voxbridge_pick_duration_seconds_bucket",
-                    "voxbridge_pick_duration_seconds_count 1", #"voxbridge_probes_total{result="ok"} 1"#,
+                    #"voxbridge_picks_total{outcome="picked"} 2"#, "voxbridge_pick_duration_seconds_bucket",
+                    "voxbridge_pick_duration_seconds_count 2", #"voxbridge_probes_total{result="ok"} 1"#,
                     #"voxbridge_fleet_server_available{server="\#(fake.url)"} 4"#, #"voxbridge_fleet_server_up{server="\#(fake.url)"} 1"#,
-                    "voxbridge_reservations_in_flight 1",
+                    "voxbridge_reservations_in_flight 2",
                 ] {
                     #expect(text.contains(name), "missing \(name)")
                 }
@@ -354,12 +367,12 @@ struct PickServiceTests {
         for fake in healthy + [dead] { await fake.stop() }
     }
 
-    @Test("--freshness-ms 0: every pick probes every up server")
-    func freshnessZero() async throws {
+    @Test("--freshness-ms 0: every pick probes every up server", arguments: Transport.allCases)
+    func freshnessZero(transport: Transport) async throws {
         let fakes = [try await FakeFleetServer(available: 500, workers: 500), try await FakeFleetServer(available: 400, workers: 500)]
         let app = try TestApplication { $0.freshness = .zero }
         try app.setFleet(fakes.map(\.url))
-        try await app.test { client in
+        try await app.test(transport.setup) { client in
             let before = fakes.map(\.requestCount)
             for _ in 0..<20 {
                 let answer = try await client.pick()
@@ -371,12 +384,12 @@ struct PickServiceTests {
         for fake in fakes { await fake.stop() }
     }
 
-    @Test("with the default freshness, sequential picks reuse readings")
-    func freshnessDefault() async throws {
+    @Test("with the default freshness, sequential picks reuse readings", arguments: Transport.allCases)
+    func freshnessDefault(transport: Transport) async throws {
         let fake = try await FakeFleetServer(available: 500, workers: 500)
         let app = try TestApplication()
         try app.setFleet([fake.url])
-        try await app.test { client in
+        try await app.test(transport.setup) { client in
             for _ in 0..<20 {
                 let answer = try await client.pick()
                 #expect(answer.status == .ok)

@@ -1,0 +1,161 @@
+import FleetPicker
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+
+/// Answers `POST /v1/pick` in the channel pipeline when the answer is ready at once, and hands
+/// every other request, unchanged and in order, to Hummingbird's router.
+///
+/// Why it exists: a pick with fresh readings takes about a microsecond to decide, while the way
+/// through Hummingbird's responder (request task, async channel bridge, router, request and
+/// response objects) costs far more; answering here, on the event loop that read the request,
+/// raises pick throughput by about 40 % (docs/BENCHMARKS.md, "Pick throughput").
+///
+/// It stays equivalent to the route because it only ever answers the route's success case, with
+/// the route's own checks and rendering, and hands everything else over:
+/// - only `POST /v1/pick` (exact path) with no `Connection: close` and no `Expect`, whose body
+///   fits the route's limit;
+/// - only when no earlier request on this connection still waits for the router, so pipelined
+///   answers keep their order;
+/// - only when ``AccessControl`` accepts the token, ``PickController/excludedServers(in:)``
+///   accepts the body, and ``FleetCoordinator/pickWithoutWaiting(excluding:)`` picks a server.
+///
+/// A pick that must wait for probes, and every error (401, 400, 413, 503), go to the route,
+/// which answers them as it always has. One handler per connection, on that connection's loop.
+final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    /// What answering a pick needs; one value shared by every connection's handler.
+    struct Dependencies: Sendable {
+        var coordinator: FleetCoordinator<ContinuousClock>
+        var follower: FleetListFollower
+        var metrics: DispatchMetrics
+        var access: AccessControl
+    }
+
+    /// A pick whose head has arrived and whose body is being read.
+    private struct HeldPick {
+        var head: HTTPRequest
+        var body: ByteBuffer
+    }
+
+    private let dependencies: Dependencies
+    private var held: HeldPick?
+    /// Requests handed to the router whose answers are not yet written (each answer ends with
+    /// an `.end` part on its way out).
+    private var requestsAwaitingTheRouter = 0
+    /// Whether answers were written during this read and want a flush when it completes.
+    private var unflushedAnswers = false
+    private var date = HTTPDateHeader()
+
+    /// A handler for one connection.
+    init(_ dependencies: Dependencies) {
+        self.dependencies = dependencies
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            if requestsAwaitingTheRouter == 0, Self.mayAnswer(head) {
+                held = HeldPick(head: head, body: ByteBuffer())
+            } else {
+                requestsAwaitingTheRouter += 1
+                context.fireChannelRead(data)
+            }
+        case .body(var chunk):
+            guard var pick = held else {
+                context.fireChannelRead(data)
+                return
+            }
+            guard pick.body.readableBytes + chunk.readableBytes <= DispatchConfiguration.maximumRequestBodyBytes else {
+                // Too big for the route as well: it answers 413.
+                held = nil
+                handOver(pick, context: context)
+                context.fireChannelRead(data)
+                return
+            }
+            held = nil  // so the buffer below is uniquely referenced while it grows
+            pick.body.writeBuffer(&chunk)
+            held = pick
+        case .end:
+            guard let pick = held else {
+                context.fireChannelRead(data)
+                return
+            }
+            held = nil
+            if let body = answer(pick, allocator: context.channel.allocator) {
+                let head = HTTPResponse(status: .ok, headerFields: [
+                    .contentType: PickController.answerContentType,
+                    .contentLength: String(body.readableBytes),
+                    .date: date.current(),
+                ])
+                context.write(wrapOutboundOut(.head(head)), promise: nil)
+                context.write(wrapOutboundOut(.body(body)), promise: nil)
+                context.write(wrapOutboundOut(.end(nil)), promise: nil)
+                unflushedAnswers = true
+            } else {
+                handOver(pick, context: context)
+                context.fireChannelRead(data)
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // One flush for every answer of this read, as NIO's own servers do.
+        if unflushedAnswers {
+            unflushedAnswers = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        held = nil
+        context.fireChannelInactive()
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data), requestsAwaitingTheRouter > 0 {
+            requestsAwaitingTheRouter -= 1
+        }
+        context.write(data, promise: promise)
+    }
+
+    /// Whether a request with this head is a pick this handler may try to answer.
+    static func mayAnswer(_ head: HTTPRequest) -> Bool {
+        guard head.method == .post, head.path == "/v1/pick", head.headerFields[.expect] == nil else { return false }
+        if let connection = head.headerFields[.connection], connection.lowercased().contains("close") { return false }
+        if let length = head.headerFields[.contentLength] {
+            guard let bytes = Int(length), bytes <= DispatchConfiguration.maximumRequestBodyBytes else { return false }
+        }
+        return true
+    }
+
+    /// The body of the 200 answer to `pick`, or `nil` when the route must answer it.
+    private func answer(_ pick: HeldPick, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        guard (try? dependencies.access.requirePicker(pick.head.headerFields)) != nil,
+            let excluded = try? PickController.excludedServers(in: pick.body)
+        else { return nil }
+        let start = ContinuousClock.now
+        dependencies.follower.refresh()
+        guard case .picked(let chosen)? = dependencies.coordinator.pickWithoutWaiting(excluding: excluded) else { return nil }
+        let elapsed = ContinuousClock.now - start
+        dependencies.metrics.recordPick(.picked(chosen), duration: elapsed)
+        return PickController.answerBody(for: chosen, elapsed: elapsed, allocator: allocator)
+    }
+
+    /// Passes a held pick's head and body on to the router, as if this handler were not there.
+    private func handOver(_ pick: HeldPick, context: ChannelHandlerContext) {
+        requestsAwaitingTheRouter += 1
+        context.fireChannelRead(wrapInboundOut(.head(pick.head)))
+        if pick.body.readableBytes > 0 {
+            context.fireChannelRead(wrapInboundOut(.body(pick.body)))
+        }
+    }
+}
+
+@available(*, unavailable)
+extension PickFastPathHandler: Sendable {}
