@@ -46,6 +46,7 @@ func buildApplication(
     var application = Application(
         responder: JSONErrorResponder(inner: router.buildResponder()),
         // A new fast-path handler per connection; it answers ready picks before the router.
+        // No idle timeout: Hummingbird's would not see the picks answered there (see the handler).
         server: .http1(configuration: .init(additionalChannelHandlers: [PickFastPathHandler(fastPath)])),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },

@@ -24,6 +24,7 @@ final class DispatchMetrics: Sendable {
     private let fleetEmpty: CoreMetrics.Counter
     private let noCapacity: CoreMetrics.Counter
     private let pickDuration: CoreMetrics.Timer
+    private let pickedInPipeline: CoreMetrics.Counter
     /// Probe counters by result, made on first use (results are a small fixed set).
     private let probeCounters: Mutex<[String: CoreMetrics.Counter]>
     /// The per-server gauges set at the last scrape, to unregister those of removed servers.
@@ -40,6 +41,7 @@ final class DispatchMetrics: Sendable {
         fleetEmpty = Counter(label: "voxbridge_picks_total", dimensions: [("outcome", "fleet_empty")], factory: factory)
         noCapacity = Counter(label: "voxbridge_picks_total", dimensions: [("outcome", "no_capacity")], factory: factory)
         pickDuration = Timer(label: "voxbridge_pick_duration_seconds", factory: factory)
+        pickedInPipeline = Counter(label: "voxbridge_picks_answered_in_pipeline_total", factory: factory)
         probeCounters = Mutex([:])
         serverGauges = Mutex([:])
         reservationsInFlight = registry.makeGauge(name: "voxbridge_reservations_in_flight", labels: [])
@@ -53,6 +55,13 @@ final class DispatchMetrics: Sendable {
         case .noCapacity: noCapacity.increment()
         }
         pickDuration.recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// Counts one pick answered by ``PickFastPathHandler`` (after ``recordPick(_:duration:)``):
+    /// of `voxbridge_picks_total{outcome="picked"}`, these needed neither probes nor the router.
+    /// A falling share means picks wait for probes (a `--freshness-ms` short for the pick rate).
+    func recordPickAnsweredInPipeline() {
+        pickedInPipeline.increment()
     }
 
     /// Counts one finished probe; `result` is `ok` or the failure's code (`timeout`, …).

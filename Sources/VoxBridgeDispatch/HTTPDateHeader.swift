@@ -15,8 +15,12 @@ struct HTTPDateHeader {
     /// The current time, as in `Sun, 06 Nov 1994 08:49:37 GMT`.
     mutating func current() -> String {
         var now = timespec()
+        #if canImport(Darwin)
+        clock_gettime(CLOCK_REALTIME, &now)
+        #else
         // The coarse clock reads without a system call; a header has whole seconds anyway.
         clock_gettime(CLOCK_REALTIME_COARSE, &now)
+        #endif
         let second = Int(now.tv_sec)
         if second != formattedSecond {
             formatted = Self.format(secondsSince1970: second)

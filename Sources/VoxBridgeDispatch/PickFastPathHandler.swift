@@ -16,12 +16,21 @@ import NIOHTTPTypes
 /// - only `POST /v1/pick` (exact path) with no `Connection: close` and no `Expect`, whose body
 ///   fits the route's limit;
 /// - only when no earlier request on this connection still waits for the router, so pipelined
-///   answers keep their order;
+///   answers keep their order, and while the connection can take writes (otherwise the route,
+///   which waits for writability, answers: a client that never reads cannot grow our buffers);
+/// - never after the connection started to close: once a request with `Connection: close` or
+///   an error went to the router, or graceful shutdown began (`ChannelShouldQuiesceEvent`),
+///   everything goes to the router, which answers what it has and closes;
 /// - only when ``AccessControl`` accepts the token, ``PickController/excludedServers(in:)``
 ///   accepts the body, and ``FleetCoordinator/pickWithoutWaiting(excluding:)`` picks a server.
 ///
 /// A pick that must wait for probes, and every error (401, 400, 413, 503), go to the route,
 /// which answers them as it always has. One handler per connection, on that connection's loop.
+///
+/// Hummingbird's `HTTPConnectionStateHandler` sits after this one and never sees the picks
+/// answered here: for graceful shutdown that is right (a pick held here is handed over before
+/// the quiesce event passes on, so it is answered), but it means an idle timeout, were one
+/// configured, would not count these picks as activity. None is configured.
 final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -49,6 +58,8 @@ final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var requestsAwaitingTheRouter = 0
     /// Whether answers were written during this read and want a flush when it completes.
     private var unflushedAnswers = false
+    /// Set once the connection is closing (see the type's notes): no more answers here.
+    private var handingEverythingOver = false
     private var date = HTTPDateHeader()
 
     /// A handler for one connection.
@@ -59,10 +70,10 @@ final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if requestsAwaitingTheRouter == 0, Self.mayAnswer(head) {
+            if !handingEverythingOver, requestsAwaitingTheRouter == 0, Self.mayAnswer(head) {
                 held = HeldPick(head: head, body: ByteBuffer())
             } else {
-                requestsAwaitingTheRouter += 1
+                noteHandedOver(head)
                 context.fireChannelRead(data)
             }
         case .body(var chunk):
@@ -86,7 +97,7 @@ final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             held = nil
-            if let body = answer(pick, allocator: context.channel.allocator) {
+            if context.channel.isWritable, let body = answer(pick, allocator: context.channel.allocator) {
                 let head = HTTPResponse(status: .ok, headerFields: [
                     .contentType: PickController.answerContentType,
                     .contentLength: String(body.readableBytes),
@@ -112,6 +123,30 @@ final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelReadComplete()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            // Graceful shutdown: a pick still being read goes to the router first, so that
+            // Hummingbird counts it as in progress and answers it before closing.
+            handingEverythingOver = true
+            if let pick = held {
+                held = nil
+                handOver(pick, context: context)
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A parse error: the router answers 400 and closes. It sees the request as it would
+        // have without this handler: what had arrived of it, then the error.
+        handingEverythingOver = true
+        if let pick = held {
+            held = nil
+            handOver(pick, context: context)
+        }
+        context.fireErrorCaught(error)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         held = nil
         context.fireChannelInactive()
@@ -124,10 +159,22 @@ final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(data, promise: promise)
     }
 
+    /// Counts a request the router will answer; after one that asks to close the connection
+    /// (Hummingbird closes once it has answered it), answers nothing more itself.
+    private func noteHandedOver(_ head: HTTPRequest) {
+        requestsAwaitingTheRouter += 1
+        if Self.asksToClose(head) { handingEverythingOver = true }
+    }
+
+    /// Whether the request carries `Connection: close` (in any case, among other options).
+    static func asksToClose(_ head: HTTPRequest) -> Bool {
+        guard let connection = head.headerFields[.connection] else { return false }
+        return connection.lowercased().contains("close")
+    }
+
     /// Whether a request with this head is a pick this handler may try to answer.
     static func mayAnswer(_ head: HTTPRequest) -> Bool {
-        guard head.method == .post, head.path == "/v1/pick", head.headerFields[.expect] == nil else { return false }
-        if let connection = head.headerFields[.connection], connection.lowercased().contains("close") { return false }
+        guard head.method == .post, head.path == "/v1/pick", head.headerFields[.expect] == nil, !asksToClose(head) else { return false }
         if let length = head.headerFields[.contentLength] {
             guard let bytes = Int(length), bytes <= DispatchConfiguration.maximumRequestBodyBytes else { return false }
         }
@@ -144,12 +191,13 @@ final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard case .picked(let chosen)? = dependencies.coordinator.pickWithoutWaiting(excluding: excluded) else { return nil }
         let elapsed = ContinuousClock.now - start
         dependencies.metrics.recordPick(.picked(chosen), duration: elapsed)
+        dependencies.metrics.recordPickAnsweredInPipeline()
         return PickController.answerBody(for: chosen, elapsed: elapsed, allocator: allocator)
     }
 
     /// Passes a held pick's head and body on to the router, as if this handler were not there.
     private func handOver(_ pick: HeldPick, context: ChannelHandlerContext) {
-        requestsAwaitingTheRouter += 1
+        noteHandedOver(pick.head)
         context.fireChannelRead(wrapInboundOut(.head(pick.head)))
         if pick.body.readableBytes > 0 {
             context.fireChannelRead(wrapInboundOut(.body(pick.body)))

@@ -42,6 +42,8 @@ struct FleetCoordinatorTests {
         coordinator.setServers(["a", "b"])
         // No reading yet: it declines, and leaves the probing to a pick that can wait.
         #expect(coordinator.pickWithoutWaiting() == nil)
+        // Probes run in tasks of their own: give one that was wrongly started time to show.
+        try await Task.sleep(for: .milliseconds(50))
         #expect(prober.count("a") == 0 && prober.count("b") == 0)
         #expect(await coordinator.pick().pick?.available == 9)
         // Fresh readings: it decides, reserves as a pick does, and probes nothing.
@@ -54,6 +56,7 @@ struct FleetCoordinatorTests {
         // Stale again: it declines without probing; the waiting pick probes each server once.
         clock.advance(by: .milliseconds(200))
         #expect(coordinator.pickWithoutWaiting() == nil)
+        try await Task.sleep(for: .milliseconds(50))
         #expect(prober.count("a") == 1 && prober.count("b") == 1)
         _ = await coordinator.pick()
         #expect(prober.count("a") == 2 && prober.count("b") == 2)

@@ -25,6 +25,20 @@ final class ReadyProber: FleetProbing {
     }
 }
 
+/// Stands for the HTTP decoder's parse errors.
+struct MalformedRequest: Error {}
+
+/// Sits after the fast path and records the user events that reach the router's side.
+final class UserEventRecorder: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    private(set) var events: [Any] = []
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        events.append(event)
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
 /// The fast path on an `EmbeddedChannel`: what it answers itself, and what it hands to the
 /// router (what comes out of the pipeline's inbound end) untouched and in order. No sockets.
 @Suite("Pick fast path in the channel pipeline")
@@ -37,6 +51,7 @@ struct PickFastPathHandlerTests {
         let prober = ReadyProber(["http://127.0.0.1:9001": 5, "http://127.0.0.1:9002": 9])
         let coordinator: FleetCoordinator<ContinuousClock>
         let channel: EmbeddedChannel
+        let recorder = UserEventRecorder()
 
         /// Readings stay fresh for a minute unless told otherwise, so a slow test machine
         /// cannot turn a ready pick into one that waits.
@@ -51,7 +66,7 @@ struct PickFastPathHandlerTests {
             let dependencies = PickFastPathHandler.Dependencies(
                 coordinator: coordinator, follower: follower, metrics: DispatchMetrics(),
                 access: AccessControl(adminToken: nil, pickToken: pickToken))
-            channel = EmbeddedChannel(handler: PickFastPathHandler(dependencies))
+            channel = EmbeddedChannel(handlers: [PickFastPathHandler(dependencies), recorder])
         }
 
         /// Probes both servers, so their readings are fresh.
@@ -73,14 +88,22 @@ struct PickFastPathHandlerTests {
             return parts
         }
 
-        /// The answer the handler wrote itself, if any: head, JSON body, and whether it ended.
-        func answer() throws -> (head: HTTPResponse, body: [String: Any], ended: Bool)? {
+        /// The answer the handler wrote itself, if any: head, JSON body, its size, and whether
+        /// it ended.
+        func answer() throws -> (head: HTTPResponse, body: [String: Any], bytes: Int, ended: Bool)? {
             guard case .head(let head)? = try channel.readOutbound(as: HTTPResponsePart.self) else { return nil }
             guard case .body(let body)? = try channel.readOutbound(as: HTTPResponsePart.self) else { return nil }
             let end = try channel.readOutbound(as: HTTPResponsePart.self)
             var ended = false
             if case .end? = end { ended = true }
-            return (head, json(body), ended)
+            return (head, json(body), body.readableBytes, ended)
+        }
+
+        /// The router answers one request.
+        func routerAnswers() throws {
+            try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
+            try channel.writeOutbound(HTTPResponsePart.end(nil))
+            while try channel.readOutbound(as: HTTPResponsePart.self) != nil {}
         }
     }
 
@@ -98,8 +121,7 @@ struct PickFastPathHandlerTests {
         // 9 free, less the warm-up pick's reservation.
         #expect(answer.body["available"] as? Int == 8)
         #expect((answer.body["reservation_id"] as? String)?.count == 32)
-        let length = try #require(answer.head.headerFields[.contentLength].flatMap(Int.init))
-        #expect(length > 50)
+        #expect(answer.head.headerFields[.contentLength] == String(answer.bytes))
         #expect(try fixture.handedOver().isEmpty)
         // The reservation counts, as on the route: the next answer sees one fewer free.
         try fixture.send()
@@ -119,7 +141,66 @@ struct PickFastPathHandlerTests {
         #expect(head.path == "/v1/pick" && head.headerFields[.contentType] == "application/json")
         #expect(String(buffer: body) == #"{"exclude": []}"#)
         #expect(try fixture.channel.readOutbound(as: HTTPResponsePart.self) == nil)
+        // Probes run in tasks of their own: give one that was wrongly started time to show.
+        try await Task.sleep(for: .milliseconds(50))
         #expect(fixture.prober.count == 0)
+    }
+
+    @Test("graceful shutdown: a pick still being read is handed over before the quiesce event, and later picks go to the router")
+    func quiesceHandsOverTheHeldPick() async throws {
+        let fixture = try Fixture()
+        await fixture.warmUp()
+        try fixture.channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: nil, path: "/v1/pick", headerFields: [.contentLength: "2"])))
+        try fixture.channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: "{")))
+        #expect(try fixture.handedOver().isEmpty, "held while its body is read")
+        fixture.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        let parts = try fixture.handedOver()
+        #expect(parts.count == 2, "head and the body so far, before the event: \(parts)")
+        #expect(fixture.recorder.events.count == 1 && fixture.recorder.events.first is ChannelShouldQuiesceEvent)
+        // The rest of the body and the end follow to the router as they arrive.
+        try fixture.channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: "}")))
+        try fixture.channel.writeInbound(HTTPRequestPart.end(nil))
+        #expect(try fixture.handedOver().count == 2)
+        try fixture.routerAnswers()
+        try fixture.send()
+        #expect(try fixture.handedOver().count == 2, "after the quiesce event every pick goes to the router")
+    }
+
+    @Test("after a request with Connection: close, or an error, every pick goes to the router")
+    func closingConnectionHandsOver() async throws {
+        let closing = try Fixture()
+        await closing.warmUp()
+        try closing.send(.get, "/v1/fleet", headers: [.connection: "close"])
+        #expect(try closing.handedOver().count == 2)
+        try closing.routerAnswers()
+        try closing.send()
+        #expect(try closing.handedOver().count == 2)
+        #expect(try closing.channel.readOutbound(as: HTTPResponsePart.self) == nil)
+
+        let failing = try Fixture()
+        await failing.warmUp()
+        try failing.channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: nil, path: "/v1/pick")))
+        failing.channel.pipeline.fireErrorCaught(MalformedRequest())
+        #expect(throws: MalformedRequest.self) { try failing.channel.throwIfErrorCaught() }
+        #expect(try failing.handedOver().count == 1, "the head that had arrived, then the error")
+        try failing.channel.writeInbound(HTTPRequestPart.end(nil))
+        #expect(try failing.handedOver().count == 1)
+        try failing.routerAnswers()
+        try failing.send()
+        #expect(try failing.handedOver().count == 2)
+    }
+
+    @Test("while the connection cannot take writes, picks go to the router, which waits")
+    func notWritableHandsOver() async throws {
+        let fixture = try Fixture()
+        await fixture.warmUp()
+        fixture.channel.isWritable = false
+        try fixture.send()
+        #expect(try fixture.handedOver().count == 2)
+        try fixture.routerAnswers()
+        fixture.channel.isWritable = true
+        try fixture.send()
+        #expect(try fixture.answer()?.head.status == .ok)
     }
 
     @Test("while an earlier request waits for the router, a pick is handed over too, so answers keep their order")
@@ -130,8 +211,7 @@ struct PickFastPathHandlerTests {
         try fixture.send()
         #expect(try fixture.handedOver().count == 4, "both requests go to the router")
         // The router answers the first; the second is still to answer.
-        try fixture.channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
-        try fixture.channel.writeOutbound(HTTPResponsePart.end(nil))
+        try fixture.routerAnswers()
         try fixture.send()
         #expect(try fixture.handedOver().count == 2, "the second request is not answered yet")
         // The router answers the second and the third.
@@ -160,30 +240,30 @@ struct PickFastPathHandlerTests {
         }
     }
 
-    @Test("a bad token, a bad body, Connection: close and Expect are left to the route")
+    @Test("a bad token, a bad body, Expect, a body too big and Connection: close are left to the route")
     func errorsLeftToTheRoute() async throws {
         let fixture = try Fixture(pickToken: "secret")
         await fixture.warmUp()
+        // The right token and an exclude list: answered here, honouring the exclusion.
+        try fixture.send(headers: [.authorization: "Bearer secret"], body: #"{"exclude": ["http://127.0.0.1:9002/"]}"#)
+        #expect(try fixture.answer()?.body["server"] as? String == Self.fleet[0])
         let cases: [(HTTPFields, String?)] = [
             ([:], nil),
             ([.authorization: "Bearer wrong"], nil),
             ([.authorization: "Bearer secret"], #"{"exclude": 7}"#),
             ([.authorization: "Bearer secret"], "{,}"),
-            ([.authorization: "Bearer secret", .connection: "close"], nil),
             ([.authorization: "Bearer secret", .expect: "100-continue"], nil),
             ([.authorization: "Bearer secret", .contentLength: "\(DispatchConfiguration.maximumRequestBodyBytes + 1)"], nil),
+            // Last: after it, the connection is closing and every request goes to the router.
+            ([.authorization: "Bearer secret", .connection: "Keep-Alive, Close"], nil),
         ]
         for (headers, body) in cases {
             try fixture.send(headers: headers, body: body)
             let parts = try fixture.handedOver()
             #expect(parts.count == (body == nil ? 2 : 3), "\(headers) \(body ?? "")")
             #expect(try fixture.channel.readOutbound(as: HTTPResponsePart.self) == nil)
-            try fixture.channel.writeOutbound(HTTPResponsePart.end(nil))
-            _ = try fixture.channel.readOutbound(as: HTTPResponsePart.self)
+            try fixture.routerAnswers()
         }
-        // The right token and an exclude list: answered here, honouring the exclusion.
-        try fixture.send(headers: [.authorization: "Bearer secret"], body: #"{"exclude": ["http://127.0.0.1:9002/"]}"#)
-        #expect(try fixture.answer()?.body["server"] as? String == Self.fleet[0])
     }
 
     @Test("a body over the route's limit is handed over with every byte, for the route's 413")

@@ -289,11 +289,11 @@ struct PickServiceTests {
     @Test("/metrics has the contract's metric names", arguments: Transport.allCases)
     func metrics(transport: Transport) async throws {
         let fake = try await FakeFleetServer(available: 4)
-        let app = try TestApplication()
+        let app = try TestApplication { $0.freshness = .seconds(30) }
         try app.setFleet([fake.url])
         try await app.test(transport.setup) { client in
             // The first pick probes (the route answers it); live, the second is answered by the
-            // fast path: both are counted alike.
+            // fast path (readings stay fresh for 30 s here): both are counted alike.
             _ = try await client.pick()
             _ = try await client.pick()
             try await client.execute(uri: "/metrics", method: .get) { response in
@@ -304,9 +304,56 @@ struct PickServiceTests {
                     "voxbridge_pick_duration_seconds_count 2", #"voxbridge_probes_total{result="ok"} 1"#,
                     #"voxbridge_fleet_server_available{server="\#(fake.url)"} 4"#, #"voxbridge_fleet_server_up{server="\#(fake.url)"} 1"#,
                     "voxbridge_reservations_in_flight 2",
+                    "voxbridge_picks_answered_in_pipeline_total \(transport == .live ? 1 : 0)",
                 ] {
                     #expect(text.contains(name), "missing \(name)")
                 }
+            }
+        }
+        await fake.stop()
+    }
+
+    @Test("pipelined requests on one connection are answered in order, whichever path answers each")
+    func pipelinedAnswersInOrder() async throws {
+        let fake = try await FakeFleetServer(available: 100, workers: 100)
+        let app = try TestApplication { $0.freshness = .seconds(30) }
+        try app.setFleet([fake.url])
+        try await app.test(.live) { client in
+            _ = try await client.pick()  // fresh readings: later picks can be answered at once
+            let port = try #require(client.port)
+            let connection = try RawHTTPConnection(port: port)
+            let pick = "POST /v1/pick HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+            // A router request, then picks the fast path could answer at once, in one write:
+            // they must wait for the answer before them.
+            try connection.send("GET /v1/fleet HTTP/1.1\r\nHost: x\r\n\r\n" + pick + pick + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n" + pick)
+            let answers = connection.answers(5)
+            #expect(answers.count == 5)
+            guard answers.count == 5 else { return }
+            #expect(answers[0].body.contains(#""servers""#))
+            #expect(answers[1].body.contains(#""reservation_id""#) && answers[2].body.contains(#""reservation_id""#))
+            #expect(answers[3].body == #"{"status":"ok"}"#)
+            #expect(answers[4].body.contains(#""reservation_id""#))
+            #expect(answers.allSatisfy { $0.statusLine.hasPrefix("HTTP/1.1 200") && $0.header("Date") != nil })
+            // Then alone on the connection, a pick is answered in the pipeline, with the same headers.
+            try connection.send(pick)
+            let alone = try #require(connection.answers(1).first)
+            #expect(alone.statusLine.hasPrefix("HTTP/1.1 200"))
+            #expect(alone.header("Content-Type") == "application/json")
+            #expect(alone.header("Content-Length") == String(alone.body.utf8.count))
+
+            // Connection: close is honoured, and a pick sent after it is not answered.
+            let closing = try RawHTTPConnection(port: port)
+            try closing.send("POST /v1/pick HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n" + pick)
+            let closingAnswers = closing.answers(2)
+            #expect(closingAnswers.count == 1)
+            #expect(closingAnswers.first?.body.contains(#""reservation_id""#) == true)
+            #expect(closing.isClosedByServer())
+
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                // 1 warm-up + 3 pipelined + 1 alone + 1 closing; only the one alone came early.
+                #expect(text.contains(#"voxbridge_picks_total{outcome="picked"} 6"#), "\(text)")
+                #expect(text.contains("voxbridge_picks_answered_in_pipeline_total 1"))
             }
         }
         await fake.stop()
