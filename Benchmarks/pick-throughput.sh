@@ -4,6 +4,7 @@
 # by PID on exit.
 #
 #   Benchmarks/pick-throughput.sh [DISPATCH_BINARY]
+#   PICK_TOKEN=secret Benchmarks/pick-throughput.sh     # picks guarded by a token, as in production
 #
 # Needs nginx and wrk (apt-get install nginx-light wrk). Prints a markdown table.
 set -euo pipefail
@@ -43,7 +44,8 @@ printf '{"server":"http://127.0.0.1:19101","available":100000,"workers":100000,"
 nginx -p "$WORK" -c "$WORK/nginx.conf"
 
 # The dispatcher with the default options.
-"$BINARY" serve --port 0 --db "$WORK/bench.sqlite" --log-level warning > "$WORK/serve.log" 2>&1 &
+PICK_TOKEN=${PICK_TOKEN:-}
+VOXBRIDGE_PICK_TOKEN="$PICK_TOKEN" "$BINARY" serve --port 0 --db "$WORK/bench.sqlite" --log-level warning > "$WORK/serve.log" 2>&1 &
 PIDS+=($!)
 DISPATCH_PID=$!
 for _ in $(seq 1 100); do grep -q "listening on" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
@@ -51,12 +53,14 @@ PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$WORK/serve.log" | grep -
 URL="http://127.0.0.1:$PORT"
 FLEET=$(for i in $(seq 0 7); do printf '"http://127.0.0.1:%d",' $((FAKE_BASE_PORT + i)); done)
 curl -sf -X PUT "$URL/v1/settings/voxcore_fleet" -d "{\"voxcore_fleet\": [${FLEET%,}]}" > /dev/null
-curl -sf -X POST "$URL/v1/pick" > /dev/null   # first probes
+AUTH=(); [ -n "$PICK_TOKEN" ] && AUTH=(-H "Authorization: Bearer $PICK_TOKEN")
+curl -sf "${AUTH[@]}" -X POST "$URL/v1/pick" > /dev/null   # first probes
 
 cat > "$WORK/pick.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 LUA
+[ -n "$PICK_TOKEN" ] && echo "wrk.headers[\"Authorization\"] = \"Bearer $PICK_TOKEN\"" >> "$WORK/pick.lua"
 
 run_wrk() { wrk "$@" 2>&1; }
 rps() { echo "$1" | awk '/Requests\/sec/ {print $2}'; }
@@ -78,6 +82,9 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 sequential=$(run_wrk -t1 -c1 -d"$DURATION" --latency -s "$WORK/pick.lua" "$URL/v1/pick")
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$DISPATCH_PID/status")
+metrics=$(curl -sf "${AUTH[@]}" "$URL/metrics")
+picked=$(echo "$metrics" | awk '/^voxbridge_picks_total\{outcome="picked"\}/ {print $2}')
+early=$(echo "$metrics" | awk '/^voxbridge_picks_answered_in_pipeline_total/ {print $2}')
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 ours_rps=$(median "${ours_all[@]}"); nginx_rps=$(median "${nginx_all[@]}"); ratio=$(median "${ratios[@]}")
 
@@ -85,11 +92,12 @@ echo "### Pick throughput vs nginx ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) c
 echo
 echo "| target | requests/s, median (each round) | non-2xx |"
 echo "| --- | --- | --- |"
-echo "| voxbridge-dispatch POST /v1/pick (8 fakes, default options) | $ours_rps (${ours_all[*]}) | $ours_non2xx |"
+echo "| voxbridge-dispatch POST /v1/pick (8 fakes, default options${PICK_TOKEN:+, a pick token}) | $ours_rps (${ours_all[*]}) | $ours_non2xx |"
 echo "| nginx 1 worker, static JSON file | $nginx_rps (${nginx_all[*]}) | 0 |"
 echo "| ratio ours / nginx, median (each round) | $ratio (${ratios[*]}) | |"
 echo
 echo "Sequential picks (wrk -t1 -c1 --latency): $(rps "$sequential") picks/s;" \
      "p50 $(echo "$sequential" | awk '$1=="50%" {print $2}'), p90 $(echo "$sequential" | awk '$1=="90%" {print $2}')," \
      "p99 $(echo "$sequential" | awk '$1=="99%" {print $2}'); non-2xx: $(non2xx "$sequential")."
-echo "Dispatcher peak RSS: $((rss_kb / 1024)) MiB."
+echo "Dispatcher peak RSS: $((rss_kb / 1024)) MiB. Picks answered: $picked, of which in the pipeline" \
+     "(without waiting for a probe): $early."
