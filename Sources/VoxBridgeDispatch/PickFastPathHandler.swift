@@ -9,7 +9,7 @@ import NIOHTTPTypes
 /// Why it exists: a pick with fresh readings takes about a microsecond to decide, while the way
 /// through Hummingbird's responder (request task, async channel bridge, router, request and
 /// response objects) costs far more; answering here, on the event loop that read the request,
-/// raises pick throughput by about 40 % (docs/BENCHMARKS.md, "Pick throughput").
+/// raises pick throughput by about 40 % (docs/BENCHMARKS.md, "Throughput against nginx").
 ///
 /// It stays equivalent to the route because it only ever answers the route's success case, with
 /// the route's own checks and rendering, and hands everything else over:
