@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOPosix
 import SettingsStore
 
 /// `GET` and `PUT /v1/settings/voxcore_fleet`: the settings page's view of the fleet list.
@@ -23,8 +24,14 @@ struct SettingsController: Sendable {
         let body = try await RequestBody.collect(request, limit: DispatchConfiguration.maximumRequestBodyBytes)
         let list = try Self.decodeFleetList(body)
         let expectedVersion = try Self.expectedVersion(request)
-        let setting = try Self.mapStoreError { () throws(SettingsStoreError) in
-            try store.replaceFleet(with: list, expectedVersion: expectedVersion, actor: .api)
+        // The write may wait up to SQLite's busy timeout for another process's lock (a `fleet`
+        // command): on NIO's blocking-I/O pool, not on the event loop, whose other connections'
+        // picks would wait with it.
+        let store = store
+        let setting = try await NIOThreadPool.singleton.runIfActive {
+            try Self.mapStoreError { () throws(SettingsStoreError) in
+                try store.replaceFleet(with: list, expectedVersion: expectedVersion, actor: .api)
+            }
         }
         return Self.response(for: setting)
     }

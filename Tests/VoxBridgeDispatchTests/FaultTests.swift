@@ -143,6 +143,42 @@ struct FaultTests {
         #expect(try SettingsStore(path: db).fleet().list.urls == ["https://a.example.com"])
     }
 
+    @Test("a settings write waiting for another process's write lock does not hold up picks")
+    func writeWaitingForLockDoesNotStallPicks() async throws {
+        let db = folder.file("stall.sqlite")
+        let healthy = try await FakeFleetServer(available: 50, workers: 50)
+        try SettingsStore(path: db).replaceFleet(with: FleetList(validating: [healthy.url]), actor: .cli)
+        let serve = try ServeProcess(["--db", db], logFile: folder.file("stall.log"))
+        defer { serve.stop() }
+        #expect(try await send("POST", serve.base + "/v1/pick").status == 200)
+
+        let writer = try SideConnection(db)
+        #expect(writer.execute("BEGIN IMMEDIATE") == SQLITE_OK)
+        // Let go of the lock after 2 s, inside the 5 s busy timeout the PUT waits for.
+        let release = Thread { usleep(2_000_000); writer.execute("COMMIT") }
+        release.start()
+        let body = #"{"voxcore_fleet": ["\#(healthy.url)", "https://b.example.com"]}"#
+        let settingsURL = serve.base + "/v1/settings/voxcore_fleet"
+        let port = serve.port
+        async let put = send("PUT", settingsURL, body: body)
+        try await Task.sleep(for: .milliseconds(300))  // the PUT is waiting for the lock by now
+
+        // Each pick on a connection of its own, so they land on every event loop of serve.
+        var slowest = Duration.zero
+        for _ in 0..<8 {
+            let start = ContinuousClock.now
+            let connection = try RawHTTPConnection(port: port)
+            try connection.send("POST /v1/pick HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+            let answer = connection.answers(1).first
+            slowest = max(slowest, ContinuousClock.now - start)
+            #expect(answer?.statusLine.hasPrefix("HTTP/1.1 200") == true)
+        }
+        #expect(slowest < .milliseconds(500), "a pick waited for the blocked write: \(slowest)")
+        let written = try await put
+        #expect(written.status == 200, "\(written.json)")
+        await healthy.stop()
+    }
+
     // MARK: - Storage failures
 
     @Test("a read-only database file: writes answer 503 (CLI one line, exit 1), picks go on from the loaded list",
