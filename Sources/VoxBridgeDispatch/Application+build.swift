@@ -44,7 +44,7 @@ func buildApplication(
     let router = buildRouter(store: store, coordinator: coordinator, follower: follower, metrics: metrics, access: access)
     let fastPath = PickFastPathHandler.Dependencies(coordinator: coordinator, follower: follower, metrics: metrics, access: access)
     var application = Application(
-        responder: JSONErrorResponder(inner: router.buildResponder()),
+        responder: JSONErrorResponder(inner: AllowedMethodsResponder(router: router)),
         // A new fast-path handler per connection; it answers ready picks before the router.
         // No idle timeout: Hummingbird's would not see the picks answered there (see the handler).
         server: .http1(configuration: .init(additionalChannelHandlers: [PickFastPathHandler(fastPath)])),
@@ -57,7 +57,8 @@ func buildApplication(
     return application
 }
 
-/// The router with every route of the API (wrapped in ``JSONErrorResponder`` by the application).
+/// The router with every route of the API (wrapped in ``AllowedMethodsResponder`` and
+/// ``JSONErrorResponder`` by the application).
 func buildRouter(
     store: SettingsStore,
     coordinator: FleetCoordinator<ContinuousClock>,

@@ -17,8 +17,8 @@ struct JSONErrorResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Conte
     func respond(to request: Request, context: Context) async throws -> Response {
         do {
             let response = try await inner.respond(to: request, context: context)
-            // Hummingbird's router turns its own errors (404 for an unknown path or method) into
-            // answers with no body before they reach here; ``APIError`` answers always have one.
+            // Hummingbird's router turns its own errors (404 for an unknown path) into answers
+            // with no body before they reach here; ``APIError`` answers always have one.
             if response.status.code >= 400, response.headers[.contentType] == nil {
                 let status = response.status
                 return try APIError(status: status, code: Self.code(for: status), message: Self.message(for: status, request: request))
@@ -26,12 +26,16 @@ struct JSONErrorResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Conte
             }
             return response
         } catch let error as APIError {
-            throw error
+            // Errors thrown past the router are answered here: Hummingbird's server would turn
+            // them into a bare 500.
+            return try error.response(from: request, context: context)
         } catch let error as any HTTPResponseError {
-            throw APIError(status: error.status, code: Self.code(for: error.status), message: Self.message(for: error.status, request: request))
+            return try APIError(status: error.status, code: Self.code(for: error.status), message: Self.message(for: error.status, request: request))
+                .response(from: request, context: context)
         } catch {
             context.logger.error("unexpected error answering \(request.method) \(request.uri.path): \(error)")
-            throw APIError(status: .internalServerError, code: "internal_error", message: "the request could not be completed")
+            return try APIError(status: .internalServerError, code: "internal_error", message: "the request could not be completed")
+                .response(from: request, context: context)
         }
     }
 

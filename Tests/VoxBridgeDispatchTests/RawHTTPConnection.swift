@@ -70,6 +70,14 @@ final class RawHTTPConnection {
         return answers
     }
 
+    /// Whatever arrives next, as text; `nil` at end of stream or after the timeout.
+    func receive() -> String? {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let read = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+        guard read > 0 else { return nil }
+        return String(decoding: chunk[0..<read], as: UTF8.self)
+    }
+
     /// Whether the server has closed the connection (a read returns end of stream).
     func isClosedByServer() -> Bool {
         var byte: UInt8 = 0

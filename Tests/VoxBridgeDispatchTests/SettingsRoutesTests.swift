@@ -161,4 +161,55 @@ struct SettingsRoutesTests {
             }
         }
     }
+
+    @Test("a known path asked with another method answers a JSON 405 with Allow", arguments: Transport.allCases)
+    func methodNotAllowed(transport: Transport) async throws {
+        let cases: [(String, HTTPRequest.Method, String)] = [
+            ("/v1/pick", .get, "POST"), ("/v1/pick", .delete, "POST"), ("/v1/release", .put, "POST"),
+            ("/v1/fleet", .post, "GET, HEAD"), ("/v1/settings/voxcore_fleet", .delete, "GET, HEAD, PUT"),
+            ("/v1/settings/voxcore_fleet", .post, "GET, HEAD, PUT"), ("/health", .patch, "GET, HEAD"), ("/metrics", .options, "GET, HEAD"),
+        ]
+        let app = try TestApplication()
+        try await app.test(transport.setup) { client in
+            for (path, method, allow) in cases {
+                try await client.execute(uri: path, method: method) { response in
+                    #expect(response.status == .methodNotAllowed, "\(method) \(path)")
+                    #expect(response.headers[.allow] == allow, "\(method) \(path)")
+                    #expect(json(response.body)["error"] as? String == "method_not_allowed", "\(method) \(path)")
+                }
+            }
+            // The methods a path serves still work, and an unknown path is still 404.
+            try await client.execute(uri: "/v1/settings/voxcore_fleet", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/v1/unknown", method: .delete) { response in
+                #expect(response.status == .notFound)
+            }
+        }
+        #expect(try app.store.fleet().version == 0, "no refused method changed anything")
+    }
+
+    @Test("HEAD of a GET path answers as the GET, without a body on the wire")
+    func headAnsweredAsGet() async throws {
+        let app = try TestApplication()
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let connection = try RawHTTPConnection(port: port)
+            // HEAD then GET on one connection: the GET's answer follows the HEAD's head at once,
+            // which it would not if a body had been sent after the HEAD's head.
+            try connection.send("HEAD /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            var text = ""
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !text.contains(#"{"status":"ok"}"#), ContinuousClock.now < deadline {
+                guard let chunk = connection.receive() else { break }
+                text += chunk
+            }
+            let answers = text.components(separatedBy: "HTTP/1.1 ").filter { !$0.isEmpty }
+            #expect(answers.count == 2, "\(text)")
+            #expect(answers.first?.hasPrefix("200") == true)
+            #expect(answers.first?.lowercased().contains("content-length: 15") == true)
+            #expect(answers.first?.hasSuffix("\r\n\r\n") == true, "no body after the HEAD's head")
+            #expect(answers.last?.hasSuffix(#"{"status":"ok"}"#) == true)
+        }
+    }
 }

@@ -1,0 +1,52 @@
+import Hummingbird
+
+/// Answers a known path asked with a method it does not serve with 405 and an `Allow` header
+/// (Hummingbird's router answers 404 for both an unknown path and an unknown method), and a
+/// `HEAD` of a path served by `GET` as that `GET` (NIO sends the head without the body).
+///
+/// It wraps the router's responder, between it and ``JSONErrorResponder``, and learns the
+/// paths and methods from the router itself, so it never disagrees with the routes. Every path
+/// of this API is a constant, so one dictionary lookup finds a request's path.
+struct AllowedMethodsResponder<Context: RequestContext>: HTTPResponder {
+    /// The router's responder.
+    let inner: RouterResponder<Context>
+    /// The methods each path serves, `HEAD` included where `GET` is.
+    let methodsByPath: [String: Set<HTTPRequest.Method>]
+    /// The paths whose `HEAD` is answered as their `GET` (no `HEAD` route of their own).
+    let headAnsweredAsGet: Set<String>
+
+    /// Wraps `router`'s responder with the methods of its routes.
+    init(router: Router<Context>) {
+        var methodsByPath: [String: Set<HTTPRequest.Method>] = [:]
+        for route in router.routes {
+            methodsByPath[route.path.description, default: []].insert(route.method)
+        }
+        let headAnsweredAsGet = Set(methodsByPath.filter { $0.value.contains(.get) && !$0.value.contains(.head) }.keys)
+        for path in headAnsweredAsGet {
+            methodsByPath[path]?.insert(.head)
+        }
+        self.inner = router.buildResponder()
+        self.methodsByPath = methodsByPath
+        self.headAnsweredAsGet = headAnsweredAsGet
+    }
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        guard let methods = methodsByPath[request.uri.path] else {
+            return try await inner.respond(to: request, context: context)
+        }
+        guard methods.contains(request.method) else {
+            let allow = methods.map(\.rawValue).sorted().joined(separator: ", ")
+            // Answered here, not thrown: only the router turns thrown errors into answers.
+            return try APIError(status: .methodNotAllowed, code: "method_not_allowed",
+                                message: "\(request.method) is not served at \(request.uri.path); it serves \(allow)",
+                                headers: [.allow: allow])
+                .response(from: request, context: context)
+        }
+        if request.method == .head, headAnsweredAsGet.contains(request.uri.path) {
+            var head = request.head
+            head.method = .get
+            return try await inner.respond(to: Request(head: head, body: request.body), context: context)
+        }
+        return try await inner.respond(to: request, context: context)
+    }
+}
