@@ -50,7 +50,8 @@ struct AccessControl: Sendable {
             zip(bytes, scheme).allSatisfy({ presented, expected in presented | 0x20 == expected }),
             bytes[bytes.index(bytes.startIndex, offsetBy: scheme.count)] == UInt8(ascii: " ")
         else { return nil }
-        var token = Substring(header).dropFirst(scheme.count + 1)
+        // Cut by bytes, as checked: a combining mark after the space stays in the token.
+        var token = header[bytes.index(bytes.startIndex, offsetBy: scheme.count + 1)...]
         while let last = token.last, last == " " || last == "\t" { token.removeLast() }
         while let first = token.first, first == " " || first == "\t" { token.removeFirst() }
         return token.isEmpty ? nil : token

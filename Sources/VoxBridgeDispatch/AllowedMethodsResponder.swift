@@ -31,22 +31,31 @@ struct AllowedMethodsResponder<Context: RequestContext>: HTTPResponder {
     }
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        guard let methods = methodsByPath[request.uri.path] else {
+        let path = Self.routedPath(request.uri.path, among: methodsByPath)
+        guard let methods = methodsByPath[path] else {
             return try await inner.respond(to: request, context: context)
         }
         guard methods.contains(request.method) else {
             let allow = methods.map(\.rawValue).sorted().joined(separator: ", ")
             // Answered here, not thrown: only the router turns thrown errors into answers.
             return try APIError(status: .methodNotAllowed, code: "method_not_allowed",
-                                message: "\(request.method) is not served at \(request.uri.path); it serves \(allow)",
+                                message: "\(request.method) is not served at \(path); it serves \(allow)",
                                 headers: [.allow: allow])
                 .response(from: request, context: context)
         }
-        if request.method == .head, headAnsweredAsGet.contains(request.uri.path) {
+        if request.method == .head, headAnsweredAsGet.contains(path) {
             var head = request.head
             head.method = .get
             return try await inner.respond(to: Request(head: head, body: request.body), context: context)
         }
         return try await inner.respond(to: request, context: context)
+    }
+
+    /// The route path a request path resolves to: as it is when that is a route (the common
+    /// case, one lookup), else with empty segments dropped, as Hummingbird's router matches
+    /// (`/health/` and `//health` are `/health`).
+    static func routedPath(_ path: String, among routes: [String: Set<HTTPRequest.Method>]) -> String {
+        if routes[path] != nil { return path }
+        return "/" + path.split(separator: "/").joined(separator: "/")
     }
 }

@@ -25,15 +25,22 @@ struct SettingsController: Sendable {
         let list = try Self.decodeFleetList(body)
         let expectedVersion = try Self.expectedVersion(request)
         // The write may wait up to SQLite's busy timeout for another process's lock (a `fleet`
-        // command): on NIO's blocking-I/O pool, not on the event loop, whose other connections'
-        // picks would wait with it.
+        // command). Request handlers run on NIO's event loop threads (main.swift makes them
+        // Swift's global executor), where the picks of every other connection on that loop would
+        // wait with it; NIO's blocking-I/O pool takes the wait instead.
         let store = store
-        let setting = try await NIOThreadPool.singleton.runIfActive {
-            try Self.mapStoreError { () throws(SettingsStoreError) in
-                try store.replaceFleet(with: list, expectedVersion: expectedVersion, actor: .api)
+        do {
+            let setting = try await NIOThreadPool.singleton.runIfActive {
+                try Self.mapStoreError { () throws(SettingsStoreError) in
+                    try store.replaceFleet(with: list, expectedVersion: expectedVersion, actor: .api)
+                }
             }
+            return Self.response(for: setting)
+        } catch is CancellationError {
+            // Cancelled before the pool ran it (shutdown): nothing was written.
+            throw APIError(status: .serviceUnavailable, code: "settings_unavailable",
+                           message: "the service is stopping; the fleet list was not written")
         }
-        return Self.response(for: setting)
     }
 
     // MARK: - Request parts

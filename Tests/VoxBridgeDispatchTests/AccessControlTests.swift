@@ -17,7 +17,13 @@ struct AccessControlTests {
     ])
     func noToken(header: String) {
         #expect(AccessControl.bearerToken([.authorization: header]) == nil)
+    }
+
+    @Test("no Authorization header, no token; a combining mark after the space stays in the token")
+    func edges() {
         #expect(AccessControl.bearerToken([:]) == nil)
+        let token = AccessControl.bearerToken([.authorization: "Bearer \u{301}tok"])
+        #expect(token != nil && !AccessControl.constantTimeEqual(token!, "tok"))
     }
 
     @Test("tokens compare equal only when every byte and the length match")

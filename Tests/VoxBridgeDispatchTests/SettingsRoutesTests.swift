@@ -168,6 +168,8 @@ struct SettingsRoutesTests {
             ("/v1/pick", .get, "POST"), ("/v1/pick", .delete, "POST"), ("/v1/release", .put, "POST"),
             ("/v1/fleet", .post, "GET, HEAD"), ("/v1/settings/voxcore_fleet", .delete, "GET, HEAD, PUT"),
             ("/v1/settings/voxcore_fleet", .post, "GET, HEAD, PUT"), ("/health", .patch, "GET, HEAD"), ("/metrics", .options, "GET, HEAD"),
+            // Paths as the router matches them: empty segments do not count.
+            ("/v1/pick/", .get, "POST"), ("//health", .delete, "GET, HEAD"),
         ]
         let app = try TestApplication()
         try await app.test(transport.setup) { client in
@@ -184,6 +186,11 @@ struct SettingsRoutesTests {
             }
             try await client.execute(uri: "/v1/unknown", method: .delete) { response in
                 #expect(response.status == .notFound)
+            }
+            for path in ["/health", "/health/", "/v1/fleet"] {
+                try await client.execute(uri: path, method: .head) { response in
+                    #expect(response.status == .ok, "HEAD \(path)")
+                }
             }
         }
         #expect(try app.store.fleet().version == 0, "no refused method changed anything")
