@@ -116,8 +116,10 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "HealthProberTests", dependencies: ["HealthProber"]),
-        .testTarget(name: "SettingsStoreTests", dependencies: ["SettingsStore"]),
+        // Helpers shared by test targets (a seeded random generator).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "HealthProberTests", dependencies: ["HealthProber", "TestSupport"]),
+        .testTarget(name: "SettingsStoreTests", dependencies: ["SettingsStore", "TestSupport"]),
         .testTarget(
             name: "BenchmarkToolsTests",
             dependencies: [

@@ -1,6 +1,7 @@
 import Foundation
 import HealthProber
 import Testing
+import TestSupport
 
 /// Seeded random inputs for the health-report parser: random bytes, mutations of real reports,
 /// and generated reports whose expected reading is known. The parser must never trap, and what
@@ -130,18 +131,5 @@ struct HealthReadingFuzzTests {
             }
         }
         return bytes
-    }
-}
-
-/// SplitMix64: a small, seeded generator, so that a failing case can be replayed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import Testing
 @testable import HealthProber
+import TestSupport
 
 /// The health body contract (`CONTRACT.md` §2), without sockets.
 @Suite struct HealthReadingTests {
@@ -116,7 +117,7 @@ import Testing
     /// Random and mutated inputs: the parser must return or throw, never trap. Bounded: a fixed
     /// seed and 20,000 inputs.
     @Test func randomBytesNeverCrash() {
-        var generator = SplitMix64(seed: 0x5EED)
+        var generator = SeededRandom(seed: 0x5EED)
         let seeds = [
             #"{"workers":16,"active_calls":5,"available":9,"status":"ok"}"#,
             #"{"a":[1,{"b":"\u00e9"}],"workers":2,"active_calls":1}"#,
@@ -141,18 +142,5 @@ import Testing
                 #expect(reading.available >= 0 && reading.available <= reading.workers)
             }
         }
-    }
-}
-
-/// A small deterministic generator, so a failing random input can be reproduced.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import SettingsStore
 import Testing
+import TestSupport
 
 /// Seeded random inputs for the fleet-list validator: URL-like strings built from the pieces
 /// that matter (scheme, user info, host, port, path, query, fragment, odd characters) and random
@@ -108,18 +109,5 @@ struct FleetListFuzzTests {
         if Int.random(in: 0..<8, using: &random) == 0 { text += pick(["?q=1", "#frag", "?", "#"]) }
         if Int.random(in: 0..<40, using: &random) == 0 { text += String(repeating: "/p", count: 1_100) }
         return text
-    }
-}
-
-/// SplitMix64: a small, seeded generator, so that a failing case can be replayed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
