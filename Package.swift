@@ -116,10 +116,9 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        // Helpers shared by test targets (a seeded random generator).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "HealthProberTests", dependencies: ["HealthProber", "TestSupport"]),
-        .testTarget(name: "SettingsStoreTests", dependencies: ["SettingsStore", "TestSupport"]),
+        // FleetPicker only for its seeded random source, which the fuzz tests replay from.
+        .testTarget(name: "HealthProberTests", dependencies: ["HealthProber", "FleetPicker"]),
+        .testTarget(name: "SettingsStoreTests", dependencies: ["SettingsStore", "FleetPicker"]),
         .testTarget(
             name: "BenchmarkToolsTests",
             dependencies: [

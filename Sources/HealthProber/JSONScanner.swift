@@ -5,7 +5,11 @@
 /// bytes: every read is bounds-checked, integers are accumulated with overflow checks, and
 /// nested containers are skipped with an explicit stack instead of recursion, so depth cannot
 /// exhaust the thread's stack.
-struct JSONScanner {
+///
+/// ``isValidDocument(_:maximumDepth:)`` is the same check for any JSON document; the service
+/// runs it on request bodies before `JSONSerialization`, whose Linux parser also accepts things
+/// that are not JSON (a trailing comma, for one).
+public struct JSONScanner {
     /// A kept top-level member's value. Containers are validated but not kept.
     enum Member: Equatable {
         /// An integer literal; `nil` when it does not fit in `Int`.
@@ -41,9 +45,27 @@ struct JSONScanner {
 
     private let bytes: [UInt8]
     private var index = 0
+    /// The deepest nesting of arrays and objects accepted.
+    private let maximumDepth: Int
 
-    init(bytes: [UInt8]) {
+    init(bytes: [UInt8], maximumDepth: Int = .max) {
         self.bytes = bytes
+        self.maximumDepth = maximumDepth
+    }
+
+    /// Whether `bytes` is exactly one JSON value of any kind (RFC 8259, UTF-8 strings),
+    /// optionally surrounded by whitespace, with arrays and objects nested at most
+    /// `maximumDepth` deep.
+    public static func isValidDocument(_ bytes: some Collection<UInt8>, maximumDepth: Int) -> Bool {
+        var scanner = JSONScanner(bytes: Array(bytes), maximumDepth: maximumDepth)
+        do {
+            scanner.skipWhitespace()
+            _ = try scanner.readValue()
+            scanner.skipWhitespace()
+            return scanner.index == scanner.bytes.count
+        } catch {
+            return false
+        }
     }
 
     /// Reads a document that must be exactly one object; returns the members named in `keeping`
@@ -117,6 +139,7 @@ struct JSONScanner {
             if expectingValue {
                 guard let byte = peek() else { throw fail("unterminated container") }
                 if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
+                    guard stack.count < maximumDepth else { throw fail("nested deeper than \(maximumDepth)") }
                     index += 1
                     let isObject = byte == UInt8(ascii: "{")
                     stack.append(isObject)

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import HealthProber
 import SettingsStore
 
 /// `voxbridge-dispatch fleet list|add|remove`: the operators' way to change the fleet list from a
@@ -68,13 +67,16 @@ struct FleetCommand: AsyncParsableCommand {
             let entry = try FleetCommand.entry(url)
             var verification: String?
             if verify {
+                // serve's defaults and environment, for the two options a probe uses.
                 let resolver = ConfigurationResolver(environment: ProcessInfo.processInfo.environment)
-                let timeout = try CommandLineFailure.wrap { () throws(ConfigurationError) in
-                    try resolver.integer("probe-timeout-ms", probeTimeoutMilliseconds, in: 1...600_000) ?? 500
+                var configuration = DispatchConfiguration()
+                if let timeout = try CommandLineFailure.wrap({ () throws(ConfigurationError) in
+                    try resolver.integer("probe-timeout-ms", probeTimeoutMilliseconds, in: 1...600_000)
+                }) {
+                    configuration.probeTimeout = .milliseconds(timeout)
                 }
-                let configuration = ProberConfiguration(
-                    timeout: .milliseconds(timeout), caFile: resolver.string("probe-ca-file", probeCAFile))
-                verification = try await FleetVerifier.verify(entry, configuration: configuration)
+                configuration.probeCAFile = resolver.string("probe-ca-file", probeCAFile)
+                verification = try await FleetVerifier.verify(entry, configuration: configuration.proberConfiguration)
             }
             let store = try database.open()
             let result = try CommandLineFailure.wrap { () throws(SettingsStoreError) in

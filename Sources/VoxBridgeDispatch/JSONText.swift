@@ -2,10 +2,12 @@ import NIOCore
 
 /// Pieces of JSON text for answers built by hand on the hot path.
 enum JSONText {
-    /// Appends `text` as a JSON string literal, quotes included, to `buffer`.
+    /// Appends `text` as a JSON string literal, quotes included, to `buffer`. Fleet URLs
+    /// (validated) and reservation ids (hex) never need escaping and are copied as they are;
+    /// anything else goes through ``JSONValue``'s encoder.
     static func writeQuoted(_ text: String, to buffer: inout ByteBuffer) {
         if needsEscaping(text) {
-            buffer.writeString(quoted(text))
+            buffer.writeBytes(JSONValue.string(text).encoded())
         } else {
             buffer.writeInteger(UInt8(ascii: "\""))
             buffer.writeString(text)
@@ -13,9 +15,8 @@ enum JSONText {
         }
     }
 
-    /// Whether `text` has a character JSON requires escaped. Fleet URLs (validated) and
-    /// reservation ids (hex) never do; this is the check that lets them be copied as they are.
-    static func needsEscaping(_ text: String) -> Bool {
+    /// Whether `text` has a character JSON requires escaped.
+    private static func needsEscaping(_ text: String) -> Bool {
         var text = text
         return text.withUTF8 { bytes in
             for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
@@ -23,28 +24,6 @@ enum JSONText {
             }
             return false
         }
-    }
-
-    /// `text` as a JSON string literal, quotes included.
-    static func quoted(_ text: String) -> String {
-        if !needsEscaping(text) {
-            return "\"" + text + "\""
-        }
-        var escaped = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                escaped += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped + "\""
     }
 
     /// A duration in milliseconds with three decimals, as a JSON number.

@@ -59,8 +59,8 @@ struct PickController: Sendable {
             throw APIError(status: .notFound, code: "unknown_reservation",
                            message: "no reservation \(id): it was released, settled by a newer health report, or expired")
         }
-        let json = #"{"released":true,"reservation_id":"# + JSONText.quoted(id) + "}"
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
+        let json = JSONValue.object(["released": .bool(true), "reservation_id": .string(id)]).encoded()
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
     }
 
     /// The `Content-Type` of a pick's answer.

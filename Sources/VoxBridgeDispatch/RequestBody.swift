@@ -1,4 +1,5 @@
 import Foundation
+import HealthProber
 import Hummingbird
 
 /// Reading request bodies the same way on every route: a size limit answered with 413, and
@@ -21,14 +22,24 @@ enum RequestBody {
         }
     }
 
+    /// The deepest nesting of arrays and objects a request body may have.
+    static let maximumJSONDepth = 64
+
+    /// Whether `bytes` is one strict RFC 8259 JSON document nested at most
+    /// ``maximumJSONDepth`` deep: checked before `JSONSerialization`, whose Linux parser also
+    /// accepts a trailing comma, and iteratively, so a hundred thousand `[` cannot exhaust the stack.
+    static func isStrictJSON(_ bytes: some Collection<UInt8>) -> Bool {
+        JSONScanner.isValidDocument(bytes, maximumDepth: maximumJSONDepth)
+    }
+
     /// Parses a request body as strict JSON, or throws `invalid_json` saying what was expected.
     static func json(_ body: ByteBuffer, expected: String) throws(APIError) -> Any {
         guard body.readableBytes > 0 else { throw .invalidJSON("the body is empty; expected \(expected)") }
         let bytes = body.readableBytesView
-        guard StrictJSON.isValid(bytes),
+        guard isStrictJSON(bytes),
             let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
         else {
-            throw .invalidJSON("the body is not valid JSON (nested at most \(StrictJSON.maximumDepth) deep); expected \(expected)")
+            throw .invalidJSON("the body is not valid JSON (nested at most \(maximumJSONDepth) deep); expected \(expected)")
         }
         return object
     }

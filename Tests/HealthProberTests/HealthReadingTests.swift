@@ -1,6 +1,6 @@
 import Testing
 @testable import HealthProber
-import TestSupport
+import FleetPicker  // FleetRandomSource: a seeded generator, so failing cases replay
 
 /// The health body contract (`CONTRACT.md` §2), without sockets.
 @Suite struct HealthReadingTests {
@@ -117,7 +117,7 @@ import TestSupport
     /// Random and mutated inputs: the parser must return or throw, never trap. Bounded: a fixed
     /// seed and 20,000 inputs.
     @Test func randomBytesNeverCrash() {
-        var generator = SeededRandom(seed: 0x5EED)
+        var generator = FleetRandomSource(seed: 0x5EED)
         let seeds = [
             #"{"workers":16,"active_calls":5,"available":9,"status":"ok"}"#,
             #"{"a":[1,{"b":"\u00e9"}],"workers":2,"active_calls":1}"#,
