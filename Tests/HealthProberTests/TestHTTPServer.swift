@@ -2,6 +2,7 @@
 @preconcurrency import Glibc
 #endif
 import Synchronization
+@testable import HealthProber
 
 /// A small HTTP/1.1 server on 127.0.0.1 for tests: one thread accepts, one thread serves each
 /// connection (keep-alive), answers are configured per path, and it counts connections and
@@ -33,22 +34,21 @@ final class TestHTTPServer: Sendable {
 
     private struct State {
         var routes: [String: Route]
-        var fallback: Route
         var accepted = 0
         var requestsByPath: [String: Int] = [:]
         var lastHeaders: [String: [String: String]] = [:]
         var openConnections: Set<Int32> = []
-        var connectionThreads: [TestThread] = []
+        var connectionThreads: [CurlThread] = []
         var stopped = false
     }
 
     private let listenFD: Int32
     private let state: Mutex<State>
-    private let acceptThread: Mutex<TestThread?> = Mutex(nil)
+    private let acceptThread: Mutex<CurlThread?> = Mutex(nil)
 
     /// Binds 127.0.0.1 port 0 and starts accepting.
-    init(routes: [String: Route] = [:], fallback: Route = Route(status: 404, body: Array("not found".utf8))) throws {
-        state = Mutex(State(routes: routes, fallback: fallback))
+    init(routes: [String: Route] = [:]) throws {
+        state = Mutex(State(routes: routes))
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestServerError.socket(errno) }
         var one: Int32 = 1
@@ -73,7 +73,7 @@ final class TestHTTPServer: Sendable {
         }
         listenFD = fd
         port = Int(UInt16(bigEndian: address.sin_port))
-        guard let thread = TestThread.start({ [self] in acceptLoop() }) else {
+        guard let thread = try? CurlThread.start(stackSize: 256 * 1024, { [self] in acceptLoop() }) else {
             close(fd)
             throw TestServerError.thread
         }
@@ -96,9 +96,6 @@ final class TestHTTPServer: Sendable {
 
     /// Requests received for `path` so far (the request target as sent).
     func requestCount(_ path: String) -> Int { state.withLock { $0.requestsByPath[path, default: 0] } }
-
-    /// All requests so far.
-    var totalRequests: Int { state.withLock { $0.requestsByPath.values.reduce(0, +) } }
 
     /// The headers of the last request for `path`, names lower-cased.
     func lastHeaders(_ path: String) -> [String: String]? { state.withLock { $0.lastHeaders[path] } }
@@ -146,7 +143,7 @@ final class TestHTTPServer: Sendable {
                 close(fd)
                 return
             }
-            guard let thread = TestThread.start({ [self] in serve(fd) }) else {
+            guard let thread = try? CurlThread.start(stackSize: 256 * 1024, { [self] in serve(fd) }) else {
                 state.withLock { _ = $0.openConnections.remove(fd) }
                 close(fd)
                 continue
@@ -203,7 +200,7 @@ final class TestHTTPServer: Sendable {
             let route = state.withLock { state -> Route in
                 state.requestsByPath[path, default: 0] += 1
                 state.lastHeaders[path] = headers
-                return state.routes[path] ?? state.fallback
+                return state.routes[path] ?? Route(status: 404, body: Array("not found".utf8))
             }
             if route.hang {
                 // Read (and ignore) until the client gives up or stop() cuts the connection.

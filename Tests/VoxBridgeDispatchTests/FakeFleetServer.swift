@@ -30,10 +30,10 @@ final class FakeFleetServer: Sendable {
 
     /// What the route handler shares with the test.
     final class State: Sendable {
-        let health: Mutex<Health>
+        let health: Health
         let requests = Atomic<Int>(0)
         let stopped = Atomic<Bool>(false)
-        init(_ health: Health) { self.health = Mutex(health) }
+        init(_ health: Health) { self.health = health }
     }
 
     private let state: State
@@ -48,7 +48,7 @@ final class FakeFleetServer: Sendable {
         let router = Router()
         router.get("/health/fleet") { _, _ -> Response in
             state.requests.add(1, ordering: .relaxed)
-            let current = state.health.withLock { $0 }
+            let current = state.health
             switch current.mode {
             case .healthy:
                 return Self.json(#"{"workers":\#(current.workers),"active_calls":\#(current.activeCalls),"status":"\#(current.status)","version":"fake"}"#)
@@ -92,11 +92,6 @@ final class FakeFleetServer: Sendable {
 
     /// Health requests received so far.
     var requestCount: Int { state.requests.load(ordering: .relaxed) }
-
-    /// Changes what the health endpoint answers from the next request on.
-    func update(_ change: (inout Health) -> Void) {
-        state.health.withLock { change(&$0) }
-    }
 
     /// Stops the server and waits for it.
     func stop() async {

@@ -66,7 +66,7 @@ struct HTTPAnswer: Sendable {
     var status: Int
     var headers: [String: String]
     var body: Data
-    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+    var json: [String: Any] { VoxBridgeDispatchTests.json(body) }
 }
 
 func send(_ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:], timeout: TimeInterval = 10) async throws -> HTTPAnswer {
@@ -124,8 +124,3 @@ enum FaultEnvironment {
     }
 }
 
-/// Runs the `voxbridge-dispatch` command line (bounded), optionally through a prefix command.
-func runDispatch(_ arguments: [String], prefix: [String] = [], executable: String = DispatchProcess.executable.path,
-                 timeout: Duration = .seconds(20)) throws -> DispatchProcess.Result {
-    try DispatchProcess.runBlocking(arguments, prefix: prefix, executable: executable, timeout: timeout)
-}

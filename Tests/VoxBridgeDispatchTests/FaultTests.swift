@@ -155,6 +155,7 @@ struct FaultTests {
         let writer = try SideConnection(db)
         #expect(writer.execute("BEGIN IMMEDIATE") == SQLITE_OK)
         // Let go of the lock after 2 s, inside the 5 s busy timeout the PUT waits for.
+        let lockHeldUntil = ContinuousClock.now + .seconds(2)
         let release = Thread { usleep(2_000_000); writer.execute("COMMIT") }
         release.start()
         let body = #"{"voxcore_fleet": ["\#(healthy.url)", "https://b.example.com"]}"#
@@ -174,6 +175,7 @@ struct FaultTests {
             #expect(answer?.statusLine.hasPrefix("HTTP/1.1 200") == true)
         }
         #expect(slowest < .seconds(1), "a pick waited for the blocked write: \(slowest)")
+        #expect(ContinuousClock.now < lockHeldUntil, "the picks must run while the PUT waits for the lock")
         let written = try await put
         #expect(written.status == 200, "\(written.json)")
         await healthy.stop()
@@ -209,7 +211,7 @@ struct FaultTests {
         try Self.expectWriteRefused(put, mentioning: "read-only", spec: spec)
         try await Self.expectPicksGoOn(serve: serve, healthy: healthy)
 
-        let cli = try runDispatch(["fleet", "add", "https://c.example.com", "--db", db], prefix: prefix, executable: executable)
+        let cli = try DispatchProcess.runBlocking(["fleet", "add", "https://c.example.com", "--db", db], prefix: prefix, executable: executable)
         #expect(cli.status == 1)
         #expect(cli.standardError.split(separator: "\n").count == 1, "\(cli.standardError)")
         #expect(cli.standardError.contains("read-only"), "\(cli.standardError)")
@@ -256,7 +258,7 @@ struct FaultTests {
         let read = try await Self.expectPicksGoOn(serve: serve, healthy: healthy)
         #expect(read.json["voxcore_fleet"] as? [String] == [healthy.url])
 
-        let cli = try runDispatch(["fleet", "add", "https://c.example.com/" + String(repeating: "q", count: 2_000), "--db", db])
+        let cli = try DispatchProcess.runBlocking(["fleet", "add", "https://c.example.com/" + String(repeating: "q", count: 2_000), "--db", db])
         #expect(cli.status == 1)
         #expect(cli.standardError.split(separator: "\n").count == 1, "\(cli.standardError)")
         #expect(cli.standardError.contains("disk is full"), "\(cli.standardError)")

@@ -57,6 +57,19 @@ struct OpenAPIConformanceTests {
         for key in required { #expect(documented.contains(key), "\(key) is not documented") }
     }
 
+    @Test("the checker itself finds answers that do not match the spec")
+    func checkerFindsMismatches() throws {
+        let spec = try OpenAPISpec.load()
+        let json = ["Content-Type": "application/json"]
+        #expect(!spec.problems(method: "POST", path: "/v1/pick", status: 200, headers: json, body: Data("{}".utf8)).isEmpty,
+                "a pick answer without its members")
+        #expect(!spec.problems(method: "POST", path: "/v1/pick", status: 200, headers: json,
+                               body: Data(#"{"server":7,"available":"x","workers":1,"reservation_id":"a","elapsed_ms":1}"#.utf8)).isEmpty,
+                "members of the wrong types")
+        #expect(!spec.problems(method: "POST", path: "/v1/pick", status: 418, headers: json, body: Data("{}".utf8)).isEmpty)
+        #expect(!spec.problems(method: "GET", path: "/v1/nothing", status: 200, headers: json, body: Data("{}".utf8)).isEmpty)
+    }
+
     @Test("every documented answer of the running service matches the spec")
     func answersMatchSpec() async throws {
         let recorder = Recorder(spec: try OpenAPISpec.load())

@@ -57,13 +57,22 @@ struct OpenAPISpec: @unchecked Sendable {
         guard var response = (operation["responses"] as? [String: Any])?[String(status)] as? [String: Any] else {
             return ["\(where_): status \(status) is not documented"]
         }
-        if let reference = response["$ref"] as? String { response = resolve(reference) }
+        if let reference = response["$ref"] as? String {
+            guard let resolved = resolve(reference) else { return ["\(where_): unresolved \(reference)"] }
+            response = resolved
+        }
 
         var problems: [String] = []
         let lowerHeaders = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { $1 })
         for (name, declared) in (response["headers"] as? [String: Any]) ?? [:] {
             var header = declared as? [String: Any] ?? [:]
-            if let reference = header["$ref"] as? String { header = resolve(reference) }
+            if let reference = header["$ref"] as? String {
+                guard let resolved = resolve(reference) else {
+                    problems.append("\(where_): header \(name): unresolved \(reference)")
+                    continue
+                }
+                header = resolved
+            }
             guard let value = lowerHeaders[name.lowercased()] else {
                 if header["required"] as? Bool == true { problems.append("\(where_): header \(name) is missing") }
                 continue
@@ -123,17 +132,21 @@ struct OpenAPISpec: @unchecked Sendable {
         }
     }
 
-    func resolve(_ reference: String) -> [String: Any] {
-        var node: Any = document
+    /// The object a local `#/…` reference points at, or `nil` when it points at nothing.
+    func resolve(_ reference: String) -> [String: Any]? {
+        var node: Any? = document
         for part in reference.dropFirst(2).split(separator: "/") {
-            node = (node as? [String: Any])?[String(part)] ?? [:]
+            node = (node as? [String: Any])?[String(part)]
         }
-        return node as? [String: Any] ?? [:]
+        return node as? [String: Any]
     }
 
     /// The problems of `value` against `schema`, each naming where it is.
     func check(_ value: JSONValue, _ schema: [String: Any], at location: String) -> [String] {
-        if let reference = schema["$ref"] as? String { return check(value, resolve(reference), at: location) }
+        if let reference = schema["$ref"] as? String {
+            guard let resolved = resolve(reference) else { return ["\(location): unresolved \(reference)"] }
+            return check(value, resolved, at: location)
+        }
         if let parts = schema["allOf"] as? [[String: Any]] {
             return parts.flatMap { check(value, $0, at: location) }
         }

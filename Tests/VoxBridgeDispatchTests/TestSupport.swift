@@ -54,7 +54,12 @@ struct TestApplication {
 
 /// The decoded JSON object of a response body; empty when it is not a JSON object.
 func json(_ body: ByteBuffer) -> [String: Any] {
-    (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
+    json(Data(buffer: body))
+}
+
+/// The decoded JSON object of `data`; empty when it is not a JSON object.
+func json(_ data: Data) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
 }
 
 extension HTTPFields {
