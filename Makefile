@@ -7,7 +7,7 @@ HOST        ?= 127.0.0.1
 PORT        ?= 8080
 APT_PACKAGES = libcurl4-openssl-dev libsqlite3-dev pkg-config
 
-.PHONY: deps build run test clean bench demo fuzz fuzz-api fuzz-api-quick soak
+.PHONY: deps build run test clean bench bench-tools demo fuzz fuzz-api fuzz-api-quick soak
 
 ## deps: install the system packages the build needs, when any is missing
 deps:
@@ -38,26 +38,24 @@ test: deps
 ## load scenario, ours and the naive picker side by side (a few minutes); writes the tables into docs/BENCHMARKS.md
 BENCH_SCRATCH ?= .build-bench
 BENCH_BUILD    = $(SWIFT) build -c release --scratch-path $(BENCH_SCRATCH)
-bench: deps
-	$(BENCH_BUILD) --product voxbridge-dispatch
-	$(BENCH_BUILD) --product voxcore-sim
-	$(BENCH_BUILD) --product voxbridge-bench
+bench: bench-tools
 	$(BENCH_SCRATCH)/release/voxbridge-bench --scenario all --write-doc docs/BENCHMARKS.md
 
-## demo: a simulated fleet of 3 servers and the dispatcher; registers them through the API, shows picks and /v1/fleet
-demo: deps
+## bench-tools: the release dispatcher, voxcore-sim and voxbridge-bench in $(BENCH_SCRATCH), for bench, demo and soak
+bench-tools: deps
 	$(BENCH_BUILD) --product voxbridge-dispatch
 	$(BENCH_BUILD) --product voxcore-sim
 	$(BENCH_BUILD) --product voxbridge-bench
+
+## demo: a simulated fleet of 3 servers and the dispatcher; registers them through the API, shows picks and /v1/fleet
+demo: bench-tools
 	$(BENCH_SCRATCH)/release/voxbridge-bench --demo
 
 ## soak: the bench's steady scenario (1,000 dialouts/s) for SOAK_SECONDS against the dispatcher alone; not in CI.
-## Passes when its table shows no errors and RSS (start→end) grew under 5 %; record the figures in docs/BENCHMARKS.md
+## Read its table: the soak holds when it shows no errors and RSS (start→end) grew under 5 %; record the
+## figures in docs/BENCHMARKS.md
 SOAK_SECONDS ?= 600
-soak: deps
-	$(BENCH_BUILD) --product voxbridge-dispatch
-	$(BENCH_BUILD) --product voxcore-sim
-	$(BENCH_BUILD) --product voxbridge-bench
+soak: bench-tools
 	$(BENCH_SCRATCH)/release/voxbridge-bench --scenario steady --duration $(SOAK_SECONDS) --side ours
 
 ## fuzz: libFuzzer on the health-report parser and the fleet-list validator (Fuzz/), each for
@@ -77,7 +75,8 @@ FUZZ_API_EXAMPLES    ?= 500
 FUZZ_VENV             = .venv-fuzz
 FUZZ_VENV_STAMP       = $(FUZZ_VENV)/.schemathesis-$(SCHEMATHESIS_VERSION)
 $(FUZZ_VENV_STAMP):
-	@python3 -c 'import ensurepip, venv' 2>/dev/null || { [ "$$(id -u)" = "0" ] && apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv; }
+	@python3 -c 'import ensurepip, venv' 2>/dev/null || { [ "$$(id -u)" = "0" ] || { echo "error: python3's venv is missing: sudo apt-get install python3-venv" >&2; exit 1; }; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv; }
 	rm -rf $(FUZZ_VENV) && python3 -m venv $(FUZZ_VENV)
 	$(FUZZ_VENV)/bin/pip install --quiet --disable-pip-version-check --retries 5 schemathesis==$(SCHEMATHESIS_VERSION)
 	touch $@
@@ -90,4 +89,4 @@ fuzz-api-quick: $(FUZZ_VENV_STAMP)
 	Fuzz/fuzz-api.sh .build/debug/voxbridge-dispatch $(FUZZ_VENV)/bin/st 25
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-bench .build-perf .build-fuzz .venv-fuzz

@@ -103,7 +103,7 @@ let package = Package(
                 "HealthProber",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/VoxbridgeBench"
         ),
@@ -124,7 +124,6 @@ let package = Package(
             dependencies: [
                 "LoadKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         .testTarget(

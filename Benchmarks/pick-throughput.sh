@@ -5,12 +5,14 @@
 #
 #   Benchmarks/pick-throughput.sh [DISPATCH_BINARY]
 #   PICK_TOKEN=secret Benchmarks/pick-throughput.sh     # picks guarded by a token, as in production
+#   NGINX_WORKERS=auto Benchmarks/pick-throughput.sh    # nginx with a worker per core (default 1)
 #
 # Needs nginx and wrk (apt-get install nginx-light wrk). Prints a markdown table.
 set -euo pipefail
 
 BINARY=${1:-.build-perf/release/voxbridge-dispatch}
 DURATION=${DURATION:-10s}
+NGINX_WORKERS=${NGINX_WORKERS:-1}
 WORK=$(mktemp -d /tmp/voxbridge-throughput.XXXXXX)
 FAKE_BASE_PORT=${FAKE_BASE_PORT:-19101}
 STATIC_PORT=${STATIC_PORT:-19199}
@@ -32,7 +34,7 @@ done
 mkdir -p "$WORK/html" "$WORK/logs"
 printf '{"server":"http://127.0.0.1:19101","available":100000,"workers":100000,"reservation_id":"0123456789abcdef0123456789abcdef","elapsed_ms":0.012}' > "$WORK/html/static.json"
 {
-  echo "pid $WORK/nginx.pid; worker_processes 1; error_log $WORK/logs/error.log;"
+  echo "pid $WORK/nginx.pid; worker_processes $NGINX_WORKERS; error_log $WORK/logs/error.log;"
   echo "events { worker_connections 4096; }"
   echo "http { access_log off; client_body_temp_path $WORK; proxy_temp_path $WORK; fastcgi_temp_path $WORK; uwsgi_temp_path $WORK; scgi_temp_path $WORK;"
   for i in $(seq 0 7); do
@@ -45,11 +47,12 @@ nginx -p "$WORK" -c "$WORK/nginx.conf"
 
 # The dispatcher with the default options.
 PICK_TOKEN=${PICK_TOKEN:-}
-VOXBRIDGE_PICK_TOKEN="$PICK_TOKEN" "$BINARY" serve --port 0 --db "$WORK/bench.sqlite" --log-level warning > "$WORK/serve.log" 2>&1 &
+VOXBRIDGE_PICK_TOKEN="$PICK_TOKEN" "$BINARY" serve --host 127.0.0.1 --port 0 --db "$WORK/bench.sqlite" --log-level warning > "$WORK/serve.log" 2>&1 &
 PIDS+=($!)
 DISPATCH_PID=$!
 for _ in $(seq 1 100); do grep -q "listening on" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
-PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$WORK/serve.log" | grep -o '[0-9]*$')
+PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$WORK/serve.log" | grep -o '[0-9]*$' || true)
+[ -n "$PORT" ] || { echo "error: the dispatcher did not start within 10 s:" >&2; cat "$WORK/serve.log" >&2; exit 1; }
 URL="http://127.0.0.1:$PORT"
 FLEET=$(for i in $(seq 0 7); do printf '"http://127.0.0.1:%d",' $((FAKE_BASE_PORT + i)); done)
 curl -sf -X PUT "$URL/v1/settings/voxcore_fleet" -d "{\"voxcore_fleet\": [${FLEET%,}]}" > /dev/null
@@ -93,7 +96,7 @@ echo
 echo "| target | requests/s, median (each round) | non-2xx |"
 echo "| --- | --- | --- |"
 echo "| voxbridge-dispatch POST /v1/pick (8 fakes, default options${PICK_TOKEN:+, a pick token}) | $ours_rps (${ours_all[*]}) | $ours_non2xx |"
-echo "| nginx 1 worker, static JSON file | $nginx_rps (${nginx_all[*]}) | 0 |"
+echo "| nginx $NGINX_WORKERS worker(s), static JSON file | $nginx_rps (${nginx_all[*]}) | 0 |"
 echo "| ratio ours / nginx, median (each round) | $ratio (${ratios[*]}) | |"
 echo
 echo "Sequential picks (wrk -t1 -c1 --latency): $(rps "$sequential") picks/s;" \

@@ -51,15 +51,6 @@ public enum CallDuration: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The mean duration in milliseconds, for sizing a scenario.
-    public var meanMilliseconds: Double {
-        switch self {
-        case .fixed(let milliseconds): Double(milliseconds)
-        case .uniform(let low, let high): Double(low + high) / 2
-        case .exponential(let mean): Double(mean)
-        }
-    }
-
     public var description: String {
         switch self {
         case .fixed(let milliseconds): "fixed:\(milliseconds)"

@@ -23,11 +23,6 @@ public struct OpenLoopSchedule: Sendable, Equatable {
         max(1, Int((ratePerSecond * duration.seconds).rounded(.down)))
     }
 
-    /// The time between two arrivals: 1 / rate.
-    public var interval: Duration {
-        .nanoseconds(Int64((1e9 / ratePerSecond).rounded()))
-    }
-
     /// When arrival `index` (from 0) should start, from the start of the run: index / rate.
     public func intendedOffset(of index: Int) -> Duration {
         .nanoseconds(Int64((Double(index) * 1e9 / ratePerSecond).rounded()))
@@ -38,14 +33,6 @@ public struct OpenLoopSchedule: Sendable, Equatable {
     public func arrivalsDue(after elapsed: Duration) -> Int {
         guard elapsed >= .zero else { return 0 }
         return min(count, Int((elapsed.seconds * ratePerSecond).rounded(.down)) + 1)
-    }
-
-    /// The latency an arrival reports: from its intended start to its completion, whenever it
-    /// was actually sent.
-    public static func latency(
-        intendedStart: ContinuousClock.Instant, completedAt: ContinuousClock.Instant
-    ) -> Duration {
-        completedAt - intendedStart
     }
 }
 

@@ -16,7 +16,7 @@ import Synchronization
 /// The control port answers
 /// - `GET /control/stats`: every server's counters (health requests, dialouts, 429s) and calls;
 /// - `POST /control/servers/INDEX` with any of `{"mode": "hang", "health_latency_ms": 50,
-///   "workers": 16, "busy_at_start": 4}`: changes that server at once;
+///   "workers": 16}`: changes that server at once;
 /// - `POST /control/reset`: drops every call and counter and restores the start-up settings
 ///   (what a benchmark does between its two pickers).
 public final class SimFleet: Sendable {
@@ -33,7 +33,7 @@ public final class SimFleet: Sendable {
         public var controlURL: String { "http://127.0.0.1:\(control)" }
     }
 
-    private let initialSettings: Mutex<[SimServerSettings]>
+    private let initialSettings: [SimServerSettings]
     private let states: Mutex<[SimServerState]>
     private let callDuration: CallDuration
     /// Health requests since start, never reset: what a benchmark divides by its run time.
@@ -43,7 +43,7 @@ public final class SimFleet: Sendable {
     /// is run.
     public init(servers: [SimServerSettings], callDuration: CallDuration) {
         let now = ContinuousClock.now
-        self.initialSettings = Mutex(servers)
+        self.initialSettings = servers
         self.states = Mutex(servers.map { SimServerState(settings: $0, now: now) })
         self.callDuration = callDuration
     }
@@ -106,7 +106,7 @@ public final class SimFleet: Sendable {
 
     /// Drops every call and counter and restores the start-up settings.
     public func reset() {
-        let settings = initialSettings.withLock { $0 }
+        let settings = initialSettings
         let now = ContinuousClock.now
         states.withLock { $0 = settings.map { SimServerState(settings: $0, now: now) } }
     }
@@ -153,8 +153,7 @@ public final class SimFleet: Sendable {
             let answer = states.withLock { $0[index].dialout(now: .now, duration: duration) }
             switch answer {
             case .accepted:
-                let milliseconds = Double(duration.components.attoseconds) / 1e15 + Double(duration.components.seconds) * 1000
-                return Self.json(#"{"status":"dialing","duration_ms":\#(Int(milliseconds))}"#)
+                return Self.json(#"{"status":"dialing","duration_ms":\#(Int(duration.milliseconds))}"#)
             case .busy:
                 return Self.json(#"{"error":"all workers busy"}"#, status: .tooManyRequests)
             case .unavailable:
@@ -167,9 +166,7 @@ public final class SimFleet: Sendable {
     private func controlRouter() -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/control/stats") { [self] _, _ -> Response in
-            let stats = stats()
-            let total = healthRequestsSinceStart.load(ordering: .relaxed)
-            let body = try Self.encoder.encode(StatsBody(healthRequestsTotal: total, servers: stats))
+            let body = try Self.encoder.encode(SimStats(healthRequestsTotal: healthRequestsTotal, servers: stats()))
             return Self.json(String(decoding: body, as: UTF8.self))
         }
         router.post("/control/reset") { [self] _, _ -> Response in
@@ -208,15 +205,6 @@ public final class SimFleet: Sendable {
         enum CodingKeys: String, CodingKey {
             case mode, workers
             case healthLatencyMs = "health_latency_ms"
-        }
-    }
-
-    private struct StatsBody: Encodable {
-        var healthRequestsTotal: Int
-        var servers: [ServerStats]
-        enum CodingKeys: String, CodingKey {
-            case servers
-            case healthRequestsTotal = "health_requests_total"
         }
     }
 
@@ -263,8 +251,10 @@ public struct ServerStats: Sendable, Codable, Equatable {
 }
 
 /// The body of `GET /control/stats`.
-public struct SimStats: Sendable, Decodable {
+public struct SimStats: Sendable, Codable {
+    /// Health requests since the fleet started (never reset).
     public var healthRequestsTotal: Int
+    /// Each server's counters, in order.
     public var servers: [ServerStats]
     enum CodingKeys: String, CodingKey {
         case servers

@@ -42,8 +42,7 @@ public enum SimMode: Sendable, Equatable, CustomStringConvertible {
     /// The mode in force `elapsed` after the server started: a flapping server's current phase.
     public func effective(after elapsed: Duration) -> SimMode {
         guard case .flapping(let period, let failure) = self else { return self }
-        let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
-        return (milliseconds / Int64(period)) % 2 == 0 ? .ok : failure
+        return (Int64(elapsed.milliseconds.rounded(.down)) / Int64(period)) % 2 == 0 ? .ok : failure
     }
 
     public var description: String {

@@ -1,13 +1,15 @@
 import Foundation
 
 /// Where the release-built `voxbridge-dispatch` and `voxcore-sim` are: next to this executable
-/// unless given, built there (same scratch path, release) when missing.
+/// unless given, and (re)built there (same scratch path, release) from a checkout.
 struct Binaries: Sendable {
     var dispatcher: String
     var sim: String
 
-    /// Finds both executables; builds whichever is missing with `swift build -c release` into the
-    /// scratch path this executable was built in (e.g. `.build-bench`), from the current folder.
+    /// Finds both executables. Those not given are built with `swift build -c release` into the
+    /// scratch path this executable was built in (e.g. `.build-bench`) whenever the current folder
+    /// is the package, so a benchmark never measures binaries older than the sources (the build
+    /// is incremental: seconds when nothing changed); elsewhere they must exist already.
     static func locate(dispatcher: String?, sim: String?, progress: ProgressPrinter) throws -> Binaries {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
@@ -15,10 +17,14 @@ struct Binaries: Sendable {
         let found = Binaries(
             dispatcher: dispatcher ?? folder.appendingPathComponent("voxbridge-dispatch").path,
             sim: sim ?? folder.appendingPathComponent("voxcore-sim").path)
-        for (product, path, given) in [("voxbridge-dispatch", found.dispatcher, dispatcher), ("voxcore-sim", found.sim, sim)]
-        where !FileManager.default.isExecutableFile(atPath: path) {
-            if given != nil { throw ChildProcess.StartError(description: "\(path) is not an executable") }
-            try build(product: product, binFolder: folder, progress: progress)
+        let inPackage = FileManager.default.fileExists(atPath: "Package.swift")
+        for (product, path, given) in [("voxbridge-dispatch", found.dispatcher, dispatcher), ("voxcore-sim", found.sim, sim)] {
+            let exists = FileManager.default.isExecutableFile(atPath: path)
+            if given != nil {
+                guard exists else { throw ChildProcess.StartError(description: "\(path) is not an executable") }
+            } else if inPackage || !exists {
+                try build(product: product, binFolder: folder, progress: progress)
+            }
         }
         return found
     }

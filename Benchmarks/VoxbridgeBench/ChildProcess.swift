@@ -98,3 +98,26 @@ final class ChildProcess: Sendable {
         }
     }
 }
+
+extension ChildProcess {
+    /// Starts `voxbridge-dispatch serve` on a free loopback port with its database at `database`,
+    /// ready at its "listening on" line; returns the child, its base URL and that line.
+    static func startDispatcher(
+        executable: String, database: String, arguments: [String] = []
+    ) async throws -> (child: ChildProcess, baseURL: String, line: String) {
+        let (child, line) = try await start(
+            name: "voxbridge-dispatch", executable: executable,
+            arguments: ["serve", "--host", "127.0.0.1", "--port", "0", "--db", database] + arguments,
+            readyMarker: "listening on http://")
+        guard let range = line.range(of: "http://") else {
+            await child.stop()
+            throw StartError(description: "no URL in \(line)")
+        }
+        return (child, String(line[range.lowerBound...].prefix { !$0.isWhitespace }), line)
+    }
+
+    /// The fleet server URLs a started `voxcore-sim` printed (its `server N URL` lines).
+    var simServerURLs: [String] {
+        allOutput.split(separator: "\n").filter { $0.hasPrefix("server ") }.compactMap { $0.split(separator: " ").last.map(String.init) }
+    }
+}

@@ -19,15 +19,11 @@ struct Demo {
         var dispatcher: ChildProcess?
         do {
             print(sim.allOutput.split(separator: "\n").map { "voxcore-sim: \($0)" }.joined(separator: "\n"))
-            let servers = sim.allOutput.split(separator: "\n").filter { $0.hasPrefix("server ") }
-                .compactMap { $0.split(separator: " ").last.map(String.init) }
-            let (child, line) = try await ChildProcess.start(
-                name: "voxbridge-dispatch", executable: binaries.dispatcher,
-                arguments: ["serve", "--port", "0", "--db", folder.appendingPathComponent("demo.sqlite").path])
+            let servers = sim.simServerURLs
+            let (child, base, line) = try await ChildProcess.startDispatcher(
+                executable: binaries.dispatcher, database: folder.appendingPathComponent("demo.sqlite").path)
             dispatcher = child
             print("voxbridge-dispatch: \(line)")
-            guard let range = line.range(of: "http://") else { throw ChildProcess.StartError(description: line) }
-            let base = String(line[range.lowerBound...].prefix { !$0.isWhitespace })
             let list = servers.map { "\"\($0)\"" }.joined(separator: ",")
             try await show(.PUT, base + "/v1/settings/voxcore_fleet", #"{"voxcore_fleet":[\#(list)]}"#)
             let first = try await show(.POST, base + "/v1/pick")
@@ -61,12 +57,5 @@ struct Demo {
         let answer = try await http.send(method, url, json: body)
         print("  → \(answer.status) \(String(buffer: answer.body))")
         return answer.json
-    }
-}
-
-extension ChildProcess {
-    /// Starts the dispatcher, ready at its "listening on" line.
-    static func start(name: String, executable: String, arguments: [String]) async throws -> (ChildProcess, String) {
-        try await start(name: name, executable: executable, arguments: arguments, readyMarker: "listening on http://")
     }
 }

@@ -19,8 +19,8 @@ struct Scenario: Sendable {
     let simArguments: [String]
     /// `serve` options beyond `--port 0 --db …`.
     let dispatcherArguments: [String]
-    /// The dispatcher's probe timeout, which the naive picker uses too.
-    let probeTimeoutMs: Int
+    /// The dispatcher's default probe timeout, which the naive picker uses too.
+    static let probeTimeout: Duration = .milliseconds(500)
     var load: LoadShape
     let warmUp: WarmUp
 
@@ -31,7 +31,7 @@ struct Scenario: Sendable {
             summary: "8 servers × 500 workers, calls 0.5–1.5 s; ample capacity, throughput and probe load",
             servers: 8,
             simArguments: ["--workers", "500", "--call-ms", "uniform:500-1500"],
-            dispatcherArguments: [], probeTimeoutMs: 500,
+            dispatcherArguments: [],
             load: .open(ratePerSecond: 1000, duration: .seconds(20)), warmUp: .connections),
         Scenario(
             name: "burst",
@@ -41,35 +41,35 @@ struct Scenario: Sendable {
                 "--workers", "24", "--busy", "0=14", "--busy", "1=4", "--busy", "2=8", "--busy", "3=6",
                 "--call-ms", "fixed:600000",
             ],
-            dispatcherArguments: [], probeTimeoutMs: 500,
+            dispatcherArguments: [],
             load: .burst(size: 64, rounds: 3, gap: .milliseconds(2500)), warmUp: .connections),
         Scenario(
             name: "dead-server",
             summary: "4 healthy servers × 32 workers + 1 that accepts and never answers; probe timeout 500 ms; measured once it is down",
             servers: 5,
             simArguments: ["--workers", "32", "--mode", "4=hang", "--call-ms", "uniform:1000-3000"],
-            dispatcherArguments: ["--probe-timeout-ms", "500"], probeTimeoutMs: 500,
+            dispatcherArguments: ["--probe-timeout-ms", "500"],
             load: .open(ratePerSecond: 20, duration: .seconds(10)), warmUp: .untilDown(index: 4)),
         Scenario(
             name: "flapping",
             summary: "4 servers × 64 workers, one alternating 1.5 s healthy / 1.5 s answering 500 (and refusing calls)",
             servers: 4,
             simArguments: ["--workers", "64", "--mode", "3=flap:1500:500", "--call-ms", "uniform:500-1500"],
-            dispatcherArguments: [], probeTimeoutMs: 500,
+            dispatcherArguments: [],
             load: .open(ratePerSecond: 50, duration: .seconds(15)), warmUp: .connections),
         Scenario(
             name: "large-fleet",
             summary: "64 servers × 16 workers, calls 1–3 s",
             servers: 64,
             simArguments: ["--workers", "16", "--call-ms", "uniform:1000-3000"],
-            dispatcherArguments: [], probeTimeoutMs: 500,
+            dispatcherArguments: [],
             load: .open(ratePerSecond: 100, duration: .seconds(15)), warmUp: .connections),
         Scenario(
             name: "strict",
             summary: "8 servers × 100 workers, calls 0.5–1.5 s; --freshness-ms 0 (every pick probes every up server)",
             servers: 8,
             simArguments: ["--workers", "100", "--call-ms", "uniform:500-1500"],
-            dispatcherArguments: ["--freshness-ms", "0"], probeTimeoutMs: 500,
+            dispatcherArguments: ["--freshness-ms", "0"],
             load: .open(ratePerSecond: 200, duration: .seconds(10)), warmUp: .connections),
     ]
 

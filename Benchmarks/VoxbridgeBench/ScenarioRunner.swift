@@ -33,7 +33,7 @@ struct ScenarioRunner {
 
     private func run(sim: ChildProcess) async throws -> ScenarioResult {
         let output = sim.allOutput.split(separator: "\n")
-        let servers = output.filter { $0.hasPrefix("server ") }.compactMap { $0.split(separator: " ").last.map(String.init) }
+        let servers = sim.simServerURLs
         guard servers.count == scenario.servers,
               let control = output.first(where: { $0.hasPrefix("control ") })?.split(separator: " ").last.map(String.init)
         else { throw ChildProcess.StartError(description: "voxcore-sim: unexpected output:\n\(sim.outputTail)") }
@@ -54,14 +54,10 @@ struct ScenarioRunner {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("voxbridge-bench-\(getpid())-\(scenario.name)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let (dispatcher, line) = try await ChildProcess.start(
-            name: "voxbridge-dispatch", executable: binaries.dispatcher,
-            arguments: ["serve", "--host", "127.0.0.1", "--port", "0", "--db", folder.appendingPathComponent("bench.sqlite").path,
-                        ] + scenario.dispatcherArguments,
-            readyMarker: "listening on http://")
+        let (dispatcher, baseURL, _) = try await ChildProcess.startDispatcher(
+            executable: binaries.dispatcher, database: folder.appendingPathComponent("bench.sqlite").path,
+            arguments: scenario.dispatcherArguments)
         do {
-            guard let range = line.range(of: "http://") else { throw ChildProcess.StartError(description: "no URL in \(line)") }
-            let baseURL = String(line[range.lowerBound...].prefix { !$0.isWhitespace })
             let side = try await measureOurs(baseURL: baseURL, servers: servers, sim: sim, dispatcher: dispatcher)
             await dispatcher.stop()
             return side
@@ -116,7 +112,7 @@ struct ScenarioRunner {
     // MARK: - The naive side
 
     private func runNaive(servers: [String], sim: SimControl) async throws -> SideResult {
-        let prober = try HealthProber(configuration: .init(timeout: .milliseconds(scenario.probeTimeoutMs)))
+        let prober = try HealthProber(configuration: .init(timeout: Scenario.probeTimeout))
         defer { prober.shutdown() }
         let picker = NaivePicker(prober: prober, servers: servers)
         try await sim.reset()
@@ -154,7 +150,7 @@ struct ScenarioRunner {
         let seconds = elapsed.seconds
         let healthRequests = Double(healthAfter - healthBefore)
         var result = SideResult(
-            picker: side, latency: counts.picks.summary, recorder: counts.picks, measuredSeconds: seconds,
+            picker: side, recorder: counts.picks, measuredSeconds: seconds,
             dialoutsAttempted: counts.dialoutsAttempted, dialoutsPlaced: counts.dialoutsPlaced,
             rejected429: counts.rejected429, noCapacity: counts.noCapacity, errors: counts.errors,
             gaveUp: counts.gaveUp,
@@ -187,9 +183,9 @@ struct SimControl: Sendable {
     /// Health requests the whole sim has received since it started (never reset).
     func healthRequestsTotal() async throws -> Int {
         let answer = try await http.send(.GET, baseURL + "/control/stats")
-        guard let total = answer.json?["health_requests_total"] as? Int else {
+        guard let stats = try? JSONDecoder().decode(SimStats.self, from: Data(answer.body.readableBytesView)) else {
             throw ChildProcess.StartError(description: "sim stats unreadable")
         }
-        return total
+        return stats.healthRequestsTotal
     }
 }

@@ -3,7 +3,6 @@ import LoadKit
 /// One picker's figures from one scenario run: what the table, the JSON line and the doc show.
 struct SideResult: Sendable {
     var picker: String
-    var latency: LatencySummary
     var recorder: LatencyRecorder
     var measuredSeconds: Double
     var dialoutsAttempted: Int
@@ -27,6 +26,7 @@ struct SideResult: Sendable {
     /// How long the warm-up took (e.g. until the dead server was down).
     var warmUpSeconds: Double
 
+    var latency: LatencySummary { recorder.summary }
     var picks: Int { latency.count }
     var picksPerSecond: Double { measuredSeconds > 0 ? Double(picks) / measuredSeconds : 0 }
 
