@@ -66,8 +66,12 @@ import Testing
 
     @Test func invalidUTF8IsInvalidJSON() {
         let bytes: [UInt8] = Array(#"{"status":""#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8)
-        #expect(throws: HealthReadingError.self) { try HealthReading.parse(bytes) }
-        #expect((try? HealthReading.parse(bytes)) == nil)
+        do {
+            let reading = try HealthReading.parse(bytes)
+            Issue.record("invalid UTF-8 was accepted: \(reading)")
+        } catch {
+            #expect(error.reason == .invalidJSON, "\(error)")
+        }
     }
 
     @Test(arguments: [

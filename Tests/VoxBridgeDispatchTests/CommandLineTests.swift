@@ -224,7 +224,10 @@ struct CommandLineTests {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/pick")!)
         request.httpMethod = "POST"
         let pick = Task { try await URLSession.shared.data(for: request) }
-        try await Task.sleep(for: .milliseconds(300))
+        // Stop once the pick is under way: its probe has reached the slow server (bounded wait).
+        let probed = ContinuousClock.now + .seconds(5)
+        while slow.requestCount == 0, ContinuousClock.now < probed { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(slow.requestCount > 0, "the pick's probe never reached the slow server")
         process.terminate()  // SIGTERM
 
         let (data, response) = try await pick.value
