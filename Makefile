@@ -36,7 +36,7 @@ test: deps
 
 ## bench: release-build the dispatcher, voxcore-sim and voxbridge-bench into $(BENCH_SCRATCH) and run every
 ## load scenario, ours and the naive picker side by side (a few minutes); writes the tables into docs/BENCHMARKS.md
-BENCH_SCRATCH ?= .build-bench
+BENCH_SCRATCH ?= .build
 BENCH_BUILD    = $(SWIFT) build -c release --scratch-path $(BENCH_SCRATCH)
 bench: bench-tools
 	$(BENCH_SCRATCH)/release/voxbridge-bench --scenario all --write-doc docs/BENCHMARKS.md

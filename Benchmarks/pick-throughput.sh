@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Pick throughput and latency, side by side with nginx serving a small static JSON file, in one
-# run on this machine (issue 5's acceptance). Loopback only; everything started here is stopped
-# by PID on exit.
+# run on this machine. The fleet is voxcore-sim (8 servers of ample capacity), so the
+# dispatcher's background probes cost what they cost while it answers picks. Loopback only;
+# everything started here is stopped by PID on exit.
 #
-#   Benchmarks/pick-throughput.sh [DISPATCH_BINARY]
+#   Benchmarks/pick-throughput.sh [DISPATCH_BINARY [SIM_BINARY]]
 #   PICK_TOKEN=secret Benchmarks/pick-throughput.sh     # picks guarded by a token, as in production
-#   NGINX_WORKERS=auto Benchmarks/pick-throughput.sh    # nginx with a worker per core (default 1)
+#   NGINX_WORKERS=1 Benchmarks/pick-throughput.sh       # one nginx worker (default auto: one per core)
 #
+# Both binaries default to the release build `make run` and `make bench-tools` make in .build.
 # Needs nginx and wrk (apt-get install nginx-light wrk). Prints a markdown table.
 set -euo pipefail
 
-BINARY=${1:-.build-perf/release/voxbridge-dispatch}
+BINARY=${1:-.build/release/voxbridge-dispatch}
+SIM=${2:-$(dirname "$BINARY")/voxcore-sim}
 DURATION=${DURATION:-10s}
-NGINX_WORKERS=${NGINX_WORKERS:-1}
+NGINX_WORKERS=${NGINX_WORKERS:-auto}
 WORK=$(mktemp -d /tmp/voxbridge-throughput.XXXXXX)
 FAKE_BASE_PORT=${FAKE_BASE_PORT:-19101}
 STATIC_PORT=${STATIC_PORT:-19199}
@@ -28,18 +31,22 @@ trap cleanup EXIT
 for tool in nginx wrk curl; do
   command -v "$tool" >/dev/null || { echo "error: $tool is not installed (apt-get install nginx-light wrk curl)" >&2; exit 1; }
 done
-[ -x "$BINARY" ] || { echo "error: $BINARY not built (swift build -c release --scratch-path .build-perf --product voxbridge-dispatch)" >&2; exit 1; }
+[ -x "$BINARY" ] || { echo "error: $BINARY not built (make bench-tools)" >&2; exit 1; }
+[ -x "$SIM" ] || { echo "error: $SIM not built (make bench-tools)" >&2; exit 1; }
 
-# 8 fake fleet servers of ample capacity, and the static baseline, all in one nginx.
+# 8 simulated fleet servers of ample capacity.
+"$SIM" --servers 8 --workers 100000 --base-port "$FAKE_BASE_PORT" > "$WORK/sim.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do grep -q "voxcore-sim ready" "$WORK/sim.log" 2>/dev/null && break; sleep 0.1; done
+grep -q "voxcore-sim ready" "$WORK/sim.log" || { echo "error: voxcore-sim did not start within 10 s:" >&2; cat "$WORK/sim.log" >&2; exit 1; }
+
+# The static baseline in nginx.
 mkdir -p "$WORK/html" "$WORK/logs"
 printf '{"server":"http://127.0.0.1:19101","available":100000,"workers":100000,"reservation_id":"0123456789abcdef0123456789abcdef","elapsed_ms":0.012}' > "$WORK/html/static.json"
 {
   echo "pid $WORK/nginx.pid; worker_processes $NGINX_WORKERS; error_log $WORK/logs/error.log;"
   echo "events { worker_connections 4096; }"
   echo "http { access_log off; client_body_temp_path $WORK; proxy_temp_path $WORK; fastcgi_temp_path $WORK; uwsgi_temp_path $WORK; scgi_temp_path $WORK;"
-  for i in $(seq 0 7); do
-    echo "  server { listen 127.0.0.1:$((FAKE_BASE_PORT + i)); location = /health/fleet { default_type application/json; return 200 '{\"workers\":100000,\"active_calls\":0}'; } }"
-  done
   echo "  server { listen 127.0.0.1:$STATIC_PORT; root $WORK/html; location = /static.json { default_type application/json; } }"
   echo "}"
 } > "$WORK/nginx.conf"
@@ -95,8 +102,8 @@ echo "### Pick throughput vs nginx ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) c
 echo
 echo "| target | requests/s, median (each round) | non-2xx |"
 echo "| --- | --- | --- |"
-echo "| voxbridge-dispatch POST /v1/pick (8 fakes, default options${PICK_TOKEN:+, a pick token}) | $ours_rps (${ours_all[*]}) | $ours_non2xx |"
-echo "| nginx $NGINX_WORKERS worker(s), static JSON file | $nginx_rps (${nginx_all[*]}) | 0 |"
+echo "| voxbridge-dispatch POST /v1/pick (voxcore-sim, 8 servers, default options${PICK_TOKEN:+, a pick token}) | $ours_rps (${ours_all[*]}) | $ours_non2xx |"
+echo "| nginx worker_processes $NGINX_WORKERS, static JSON file | $nginx_rps (${nginx_all[*]}) | 0 |"
 echo "| ratio ours / nginx, median (each round) | $ratio (${ratios[*]}) | |"
 echo
 echo "Sequential picks (wrk -t1 -c1 --latency): $(rps "$sequential") picks/s;" \

@@ -33,7 +33,7 @@ struct Demo {
             let second = try await show(.POST, base + "/v1/pick")
             if let id = second?["reservation_id"] as? String, let server = second?["server"] as? String {
                 print("# pretend \(server) answered 429: release, then pick again without it")
-                try await show(.POST, base + "/v1/release", #"{"reservation_id":"\#(id)"}"#)
+                try await show(.POST, base + "/v1/release", #"{"reservation_id":"\#(id)","reason":"busy"}"#)
                 try await show(.POST, base + "/v1/pick", #"{"exclude":["\#(server)"]}"#)
             }
             try await show(.GET, base + "/v1/fleet")

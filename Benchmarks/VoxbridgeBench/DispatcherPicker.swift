@@ -1,6 +1,7 @@
 import Foundation
 
-/// Picks through a running `voxbridge-dispatch`: `POST /v1/pick`, and `POST /v1/release` after a 429.
+/// Picks through a running `voxbridge-dispatch`: `POST /v1/pick`, and `POST /v1/release` with
+/// the dialout's outcome after a 429 or a failure.
 struct DispatcherPicker: Picker {
     let http: LoopbackHTTP
     /// `http://127.0.0.1:PORT` of the dispatcher.
@@ -25,7 +26,8 @@ struct DispatcherPicker: Picker {
         }
     }
 
-    func release(_ reservation: String) async {
-        _ = try? await http.send(.POST, baseURL + "/v1/release", json: #"{"reservation_id":"\#(reservation)"}"#)
+    func release(_ reservation: String, outcome: DialoutOutcome) async {
+        _ = try? await http.send(
+            .POST, baseURL + "/v1/release", json: #"{"reservation_id":"\#(reservation)","reason":"\#(outcome.rawValue)"}"#)
     }
 }

@@ -10,12 +10,15 @@ enum LoadShape: Sendable, CustomStringConvertible {
     /// `size` dialouts at the same instant, `rounds` times, the sim reset between rounds and
     /// `gap` apart (so that the dispatcher's reservations of one round have settled).
     case burst(size: Int, rounds: Int, gap: Duration)
+    /// No dialouts at all for `duration`: what the dispatcher costs the fleet while nobody calls.
+    case idle(duration: Duration)
 
     var description: String {
         switch self {
         case .open(let rate, let duration): "open loop, \(Int(rate)) dialouts/s for \(Int(duration.seconds)) s"
         case .closed(let callers, let duration): "closed loop, \(callers) callers for \(Int(duration.seconds)) s"
         case .burst(let size, let rounds, _): "\(size) dialouts at once, \(rounds) rounds"
+        case .idle(let duration): "no dialouts for \(Int(duration.seconds)) s"
         }
     }
 
@@ -25,13 +28,14 @@ enum LoadShape: Sendable, CustomStringConvertible {
         case .open(let rate, let duration): OpenLoopSchedule(ratePerSecond: rate, duration: duration).count
         case .closed: nil
         case .burst(let size, let rounds, _): size * rounds
+        case .idle: 0
         }
     }
 
     /// The nominal measuring time (for the progress line).
     var nominalDuration: Duration {
         switch self {
-        case .open(_, let duration), .closed(_, let duration): duration
+        case .open(_, let duration), .closed(_, let duration), .idle(let duration): duration
         case .burst(_, let rounds, let gap): gap * rounds
         }
     }
@@ -72,6 +76,8 @@ enum LoadDriver {
                             for _ in 0..<size { group.addTask { await dialout(instant) } }
                         }
                     }
+                case .idle(let duration):
+                    try? await Task.sleep(until: start + duration, clock: .continuous)
                 }
             }
             outer.addTask {

@@ -31,5 +31,5 @@ struct NaivePicker: Picker {
         return .picked(server: chosen, reservation: nil)
     }
 
-    func release(_ reservation: String) async {}
+    func release(_ reservation: String, outcome: DialoutOutcome) async {}
 }

@@ -4,8 +4,8 @@ import Foundation
 /// section `make bench` writes into `docs/BENCHMARKS.md`.
 enum Report {
     static let headers = [
-        "picker", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "picks/s", "dialouts", "placed", "429",
-        "no cap", "errors", "not done", "health req/s", "dispatcher CPU s", "RSS start→end (peak) MiB",
+        "picker", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "picks/s", "dialouts", "placed", "429", "5xx",
+        "no cap", "errors", "not done", "health req/s", "no wait %", "dispatcher CPU s", "RSS start→end (peak) MiB",
     ]
 
     static func row(_ side: SideResult) -> [String] {
@@ -18,9 +18,10 @@ enum Report {
         return [
             side.picker, fixed(side.latency.p50Ms), fixed(side.latency.p90Ms), fixed(side.latency.p99Ms),
             fixed(side.latency.p999Ms), fixed(side.latency.maxMs), String(format: "%.0f", side.picksPerSecond),
-            String(side.dialoutsAttempted), String(side.dialoutsPlaced), String(side.rejected429),
+            String(side.dialoutsAttempted), String(side.dialoutsPlaced), String(side.rejected429), String(side.failedAttempts),
             String(side.noCapacity), String(side.errors), String(side.unfinished),
             String(format: "%.0f", side.healthRequestsPerSecond),
+            side.answeredWithoutWaitingShare.map { String(format: "%.2f", $0 * 100) } ?? "—",
             side.dispatcherCPUSeconds.map { String(format: "%.2f", $0) } ?? "—", rss,
         ]
     }
@@ -74,13 +75,18 @@ enum Report {
             prober, and takes the most available: no reservations, no hysteresis, no reuse of readings.
 
             Each dialout is what the dialout code does: pick → `POST /livekit/dialout` on the chosen
-            server → on 429 release and pick again excluding it (at most 2 retries). Pick latency is
+            server → on 429 release `busy`, on 5xx or no answer release `failed`, and pick again
+            excluding it (at most 2 retries). Pick latency is
             measured at the client (the bench): for an open loop from each arrival's *intended* time
             (no coordinated omission), for a burst from the instant all 64 start. "429" counts fleet
-            answers 429 (a failed dialout attempt), "no cap" picks answered no capacity, "errors"
-            anything else (a dialout refused 503 by a failing or draining server, transport errors).
-            "health req/s" is what the simulated fleet received while the side ran; dispatcher CPU
-            seconds and RSS (`/proc/PID/stat`, `VmRSS`, `VmHWM`) cover the measured run only.
+            answers 429, "5xx" dialout attempts a failing fleet server refused (503) or never
+            answered, "no cap" picks answered no capacity, "errors" anything else (transport errors
+            to the dispatcher). "health req/s" is what the simulated fleet received while the side
+            ran; "no wait %" the share of the dispatcher's picked picks answered at once in its HTTP
+            pipeline, without waiting for a probe (`voxbridge_picks_answered_in_pipeline_total` over
+            `voxbridge_picks_total{outcome="picked"}`, from its `/metrics` before and after the run);
+            dispatcher CPU seconds and RSS (`/proc/PID/stat`, `VmRSS`, `VmHWM`) cover the measured
+            run only.
 
             Measured \(machine).
             Total time of the run: \(Int(totalSeconds.rounded())) s. Command: `\(command)`.
@@ -116,8 +122,8 @@ enum Report {
 
             Reproduce one scenario, with its JSON line last:
             `swift run -c release voxbridge-bench --scenario burst --json` (builds the dispatcher and
-            the sim next to it when they are missing). `--duration 60` runs `steady` for 60 s (the
-            probe-load check of issue 5: health req/s against 8 × 1000 / freshness-ms × 1.5 = 48/s,
+            the sim next to it when they are missing). `--duration 60` runs `steady` or `idle` for
+            60 s (the probe-load check: health req/s against 8 × 1000 / 150 = 53/s, busy and idle,
             and RSS start→end); `--hgrm FILE` writes each side's percentile distribution
             (`FILE` with `-ours`/`-naive` before the extension) for the HdrHistogram plotter.
             `make demo` starts a sim of 3 servers and the dispatcher, registers the servers through
@@ -138,8 +144,8 @@ enum Report {
                     "`steady`: the naive picker needs \(result.scenario.servers) probes per dialout; run inside the bench on the same "
                         + "2 cores as the sim and the dispatcher it fell behind at \(Int(naive.picksPerSecond)) picks/s, and since "
                         + "latency counts from each arrival's intended time its backlog shows in every percentile. The dispatcher "
-                        + "kept the fleet's health load at \(Int(ours.healthRequestsPerSecond.rounded())) requests/s (bound for "
-                        + "8 servers at freshness 250 ms: 48/s).")
+                        + "kept the fleet's health load at \(Int(ours.healthRequestsPerSecond.rounded())) requests/s (documented for "
+                        + "8 servers at freshness 250 ms: 8 × 1000 / 150 = 53/s, the same idle or busy).")
             case "burst":
                 lines.append(
                     "`burst`: with reservations the 64 simultaneous picks spread over the four servers (429s: ours "
@@ -150,16 +156,28 @@ enum Report {
                     "`dead-server`: once the dead server is down (warm-up \(String(format: "%.1f", ours.warmUpSeconds)) s, "
                         + "not measured) the dispatcher's picks no longer wait for it; every naive pick waits for the probe "
                         + "timeout.")
-            case "flapping" where ours.errors > 0:
+            case "flapping", "flapping-500":
+                let turns = Int((ours.measuredSeconds / 3).rounded(.up))
                 lines.append(
-                    "`flapping`: ours sent \(ours.errors) dialouts to the flapping server just after it turned bad: a reading "
-                        + "serves picks for up to `--freshness-ms` (250 ms) after its probe started, while the naive picker "
-                        + "probes right before each dialout (at \(Int(naive.healthRequestsPerSecond.rounded())) health "
-                        + "requests/s against \(Int(ours.healthRequestsPerSecond.rounded()))).")
+                    "`\(result.scenario.name)`: the flapping server turned bad about \(turns) times while each side ran; "
+                        + "dialouts sent to it while bad: ours \(ours.failedAttempts), naive \(naive.failedAttempts). The dispatcher "
+                        + "holds a server back from the first `failed` release until a probe started after it answers well, "
+                        + "and refreshes readings ahead of the picks (health req/s ours "
+                        + "\(Int(ours.healthRequestsPerSecond.rounded())), naive \(Int(naive.healthRequestsPerSecond.rounded()))).")
+            case "slow-fleet":
+                lines.append(
+                    "`slow-fleet`: every naive pick waits for the slowest of 8 health answers of 20 ms (p50 "
+                        + "\(fixed(naive.latency.p50Ms)) ms); the dispatcher's readings are refreshed ahead, so its picks never "
+                        + "wait for one (no wait: \(ours.answeredWithoutWaitingShare.map { String(format: "%.2f", $0 * 100) } ?? "?") %).")
+            case "idle":
+                lines.append(
+                    "`idle`: with no dialouts the dispatcher still refreshes every server about every 60 % of "
+                        + "`--freshness-ms` (150 ms): 8 × 1000 / 150 = 53 health requests/s documented, "
+                        + "\(Int(ours.healthRequestsPerSecond.rounded()))/s measured.")
             case "large-fleet" where naive.picksPerSecond < ours.picksPerSecond * 0.9:
                 lines.append(
                     "`large-fleet`: 64 probes per naive pick saturated the 2 cores (probes then time out and the naive "
-                        + "picker answers no capacity); the dispatcher probes each server about four times a second.")
+                        + "picker answers no capacity); the dispatcher probes each server about 6.7 times a second.")
             case "strict":
                 lines.append(
                     "`strict`: with `--freshness-ms 0` the dispatcher probes every up server on every pick, like the naive "

@@ -58,6 +58,27 @@ struct Scenario: Sendable {
             dispatcherArguments: [],
             load: .open(ratePerSecond: 50, duration: .seconds(15)), warmUp: .connections),
         Scenario(
+            name: "flapping-500",
+            summary: "4 servers × 400 workers, one alternating 1.5 s healthy / 1.5 s answering 500 (and refusing calls); ten times the rate",
+            servers: 4,
+            simArguments: ["--workers", "400", "--mode", "3=flap:1500:500", "--call-ms", "uniform:500-1500"],
+            dispatcherArguments: [],
+            load: .open(ratePerSecond: 500, duration: .seconds(15)), warmUp: .connections),
+        Scenario(
+            name: "slow-fleet",
+            summary: "8 servers × 16 workers whose health answers take 20 ms (another region, a busy VoxCore), calls 2–6 s",
+            servers: 8,
+            simArguments: ["--workers", "16", "--health-latency-ms", "20", "--call-ms", "uniform:2000-6000"],
+            dispatcherArguments: [],
+            load: .open(ratePerSecond: 10, duration: .seconds(20)), warmUp: .connections),
+        Scenario(
+            name: "idle",
+            summary: "8 servers × 16 workers and no dialouts: the probe load of the refresh schedule alone",
+            servers: 8,
+            simArguments: ["--workers", "16"],
+            dispatcherArguments: [],
+            load: .idle(duration: .seconds(20)), warmUp: .connections),
+        Scenario(
             name: "large-fleet",
             summary: "64 servers × 16 workers, calls 1–3 s",
             servers: 64,

@@ -94,12 +94,13 @@ struct ScenarioRunner {
         }
         let warmUp = ContinuousClock.now - warmUpStart
         try await sim.reset()
-        return try await measure(side: "ours", picker: picker, sim: sim, dispatcherPID: dispatcher.pid, warmUp: warmUp)
+        return try await measure(
+            side: "ours", picker: picker, sim: sim, dispatcher: (dispatcher.pid, baseURL), warmUp: warmUp)
     }
 
     private func pickAndRelease(_ picker: DispatcherPicker) async {
         if case .picked(_, let reservation?) = await picker.pick(exclude: []) {
-            await picker.release(reservation)
+            await picker.release(reservation, outcome: .notPlaced)
         }
     }
 
@@ -120,15 +121,18 @@ struct ScenarioRunner {
         _ = await picker.pick(exclude: [])
         let warmUp = ContinuousClock.now - warmUpStart
         try await sim.reset()
-        return try await measure(side: "naive", picker: picker, sim: sim, dispatcherPID: nil, warmUp: warmUp)
+        return try await measure(side: "naive", picker: picker, sim: sim, dispatcher: nil, warmUp: warmUp)
     }
 
     // MARK: - Measuring
 
     private func measure(
-        side: String, picker: any Picker, sim: SimControl, dispatcherPID: Int32?, warmUp: Duration
+        side: String, picker: any Picker, sim: SimControl, dispatcher: (pid: Int32, baseURL: String)?, warmUp: Duration
     ) async throws -> SideResult {
         let stats = SideStats()
+        let dispatcherPID = dispatcher?.pid
+        var picksBefore: (picked: Double, inPipeline: Double)?
+        if let dispatcher { picksBefore = try await pickCounters(baseURL: dispatcher.baseURL) }
         let healthBefore = try await sim.healthRequestsTotal()
         let dispatcherBefore = dispatcherPID.flatMap { ProcessStats.read(pid: $0) }
         let benchBefore = ProcessStats.read(pid: getpid())
@@ -144,6 +148,8 @@ struct ScenarioRunner {
         printer.cancel()
         _ = await printer.value
         let healthAfter = try await sim.healthRequestsTotal()
+        var picksAfter: (picked: Double, inPipeline: Double)?
+        if let dispatcher { picksAfter = try await pickCounters(baseURL: dispatcher.baseURL) }
         let dispatcherAfter = dispatcherPID.flatMap { ProcessStats.read(pid: $0) }
         let benchAfter = ProcessStats.read(pid: getpid())
         let counts = stats.snapshot
@@ -152,7 +158,7 @@ struct ScenarioRunner {
         var result = SideResult(
             picker: side, recorder: counts.picks, measuredSeconds: seconds,
             dialoutsAttempted: counts.dialoutsAttempted, dialoutsPlaced: counts.dialoutsPlaced,
-            rejected429: counts.rejected429, noCapacity: counts.noCapacity, errors: counts.errors,
+            rejected429: counts.rejected429, failedAttempts: counts.failedAttempts, noCapacity: counts.noCapacity, errors: counts.errors,
             gaveUp: counts.gaveUp,
             unfinished: counts.unfinished + max(0, (scenario.load.plannedDialouts ?? 0) - counts.dialoutsAttempted),
             errorSamples: counts.errorSamples,
@@ -160,6 +166,9 @@ struct ScenarioRunner {
             healthRequestsPerPick: counts.picks.count > 0 ? healthRequests / Double(counts.picks.count) : 0,
             benchCPUSeconds: (benchAfter?.cpuSeconds ?? 0) - (benchBefore?.cpuSeconds ?? 0),
             warmUpSeconds: warmUp.seconds)
+        if let picksBefore, let picksAfter, picksAfter.picked > picksBefore.picked {
+            result.answeredWithoutWaitingShare = (picksAfter.inPipeline - picksBefore.inPipeline) / (picksAfter.picked - picksBefore.picked)
+        }
         if let dispatcherBefore, let dispatcherAfter {
             result.dispatcherCPUSeconds = dispatcherAfter.cpuSeconds - dispatcherBefore.cpuSeconds
             result.dispatcherRSSStartMiB = Double(dispatcherBefore.rssKiB) / 1024
@@ -167,6 +176,19 @@ struct ScenarioRunner {
             result.dispatcherPeakRSSMiB = Double(dispatcherAfter.peakRSSKiB) / 1024
         }
         return result
+    }
+}
+
+extension ScenarioRunner {
+    /// The dispatcher's picked picks and those of them answered in its HTTP pipeline (without
+    /// waiting for a probe), from its `/metrics`.
+    func pickCounters(baseURL: String) async throws -> (picked: Double, inPipeline: Double) {
+        let text = String(buffer: try await http.send(.GET, baseURL + "/metrics").body)
+        func value(_ prefix: String) -> Double {
+            text.split(separator: "\n").first { $0.hasPrefix(prefix) }
+                .flatMap { $0.split(separator: " ").last }.flatMap { Double($0) } ?? 0
+        }
+        return (value(#"voxbridge_picks_total{outcome="picked"} "#), value("voxbridge_picks_answered_in_pipeline_total "))
     }
 }
 

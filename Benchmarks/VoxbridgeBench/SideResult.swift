@@ -8,6 +8,8 @@ struct SideResult: Sendable {
     var dialoutsAttempted: Int
     var dialoutsPlaced: Int
     var rejected429: Int
+    /// Dialout attempts a fleet server answered 5xx or never answered.
+    var failedAttempts: Int
     var noCapacity: Int
     var errors: Int
     var gaveUp: Int
@@ -25,6 +27,9 @@ struct SideResult: Sendable {
     var dispatcherPeakRSSMiB: Double?
     /// How long the warm-up took (e.g. until the dead server was down).
     var warmUpSeconds: Double
+    /// Of the dispatcher's picked picks during the run, the share answered at once in the
+    /// HTTP pipeline, without waiting for a probe (from its `/metrics`; ours only).
+    var answeredWithoutWaitingShare: Double?
 
     var latency: LatencySummary { recorder.summary }
     var picks: Int { latency.count }
@@ -37,7 +42,7 @@ struct SideResult: Sendable {
             "pick_p99_ms": round3(latency.p99Ms), "pick_p999_ms": round3(latency.p999Ms),
             "pick_max_ms": round3(latency.maxMs), "picks": picks, "picks_per_s": round3(picksPerSecond),
             "dialouts_attempted": dialoutsAttempted, "dialouts_placed": dialoutsPlaced,
-            "rejected_429": rejected429, "no_capacity": noCapacity, "errors": errors, "gave_up": gaveUp, "unfinished": unfinished,
+            "rejected_429": rejected429, "failed_attempts": failedAttempts, "no_capacity": noCapacity, "errors": errors, "gave_up": gaveUp, "unfinished": unfinished,
             "health_requests_per_s": round3(healthRequestsPerSecond),
             "health_requests_per_pick": round3(healthRequestsPerPick),
             "bench_cpu_s": round3(benchCPUSeconds), "measured_s": round3(measuredSeconds),
@@ -47,6 +52,7 @@ struct SideResult: Sendable {
         if let dispatcherRSSStartMiB { object["dispatcher_rss_start_mb"] = round3(dispatcherRSSStartMiB) }
         if let dispatcherRSSEndMiB { object["dispatcher_rss_end_mb"] = round3(dispatcherRSSEndMiB) }
         if let dispatcherPeakRSSMiB { object["dispatcher_peak_rss_mb"] = round3(dispatcherPeakRSSMiB) }
+        if let answeredWithoutWaitingShare { object["answered_without_waiting_share"] = answeredWithoutWaitingShare }
         if !errorSamples.isEmpty { object["error_samples"] = errorSamples }
         return object
     }

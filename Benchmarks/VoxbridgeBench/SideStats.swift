@@ -11,7 +11,10 @@ final class SideStats: Sendable {
         var rejected429 = 0
         /// Picks answered "no capacity".
         var noCapacity = 0
-        /// Pick errors, dialouts answered anything but 200 or 429, transport errors.
+        /// Dialout attempts a fleet server answered 5xx (a failing or draining server) or never
+        /// answered: each is released `failed` and the dialout tries another server.
+        var failedAttempts = 0
+        /// Pick errors, fleet answers other than 200, 429 or 5xx, transport errors to the dispatcher.
         var errors = 0
         /// Dialouts that got 429 on the first try and on both retries.
         var gaveUp = 0
@@ -46,7 +49,8 @@ final class SideStats: Sendable {
 }
 
 /// One simulated dialout, as the dialout code does it: pick → `POST /livekit/dialout` on the
-/// chosen server → on 429, release and pick again with that server excluded, at most twice.
+/// chosen server → on 429 release `busy`, on 5xx or no answer release `failed`, and pick again
+/// with that server excluded, at most twice.
 ///
 /// The first pick's latency runs from `intendedStart` (the arrival's scheduled time in an open
 /// loop), each retry's from when it was sent.
@@ -72,26 +76,32 @@ func simulateDialout(
             stats.error(text)
             return
         case .picked(let server, let reservation):
+            let status: Int
             do {
-                let placed = try await http.send(.POST, server + "/livekit/dialout", json: #"{"to":"+15550100"}"#)
-                switch placed.status {
-                case 200:
-                    stats.add { $0.dialoutsPlaced += 1 }
-                    return
-                case 429:
-                    stats.add { $0.rejected429 += 1 }
-                    if let reservation { await picker.release(reservation) }
-                    exclude.append(server)
-                default:
-                    if let reservation { await picker.release(reservation) }
-                    stats.error("dialout: HTTP \(placed.status)")
+                status = try await http.send(.POST, server + "/livekit/dialout", json: #"{"to":"+15550100"}"#).status
+            } catch {
+                if Task.isCancelled {
+                    stats.add { $0.unfinished += 1 }
                     return
                 }
-            } catch {
-                if let reservation { await picker.release(reservation) }
-                stats.error("dialout: \(error)")
+                status = 0
+            }
+            switch status {
+            case 200:
+                stats.add { $0.dialoutsPlaced += 1 }
+                return
+            case 429:
+                stats.add { $0.rejected429 += 1 }
+                if let reservation { await picker.release(reservation, outcome: .busy) }
+            case 0, 500...599:
+                stats.add { $0.failedAttempts += 1 }
+                if let reservation { await picker.release(reservation, outcome: .failed) }
+            default:
+                if let reservation { await picker.release(reservation, outcome: .notPlaced) }
+                stats.error("dialout: HTTP \(status)")
                 return
             }
+            exclude.append(server)
         }
     }
     stats.add { $0.gaveUp += 1 }

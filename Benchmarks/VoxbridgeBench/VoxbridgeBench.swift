@@ -114,6 +114,8 @@ struct VoxbridgeBench: AsyncParsableCommand {
             result = .closed(callers: callers, duration: .seconds(duration ?? load.nominalDuration.seconds))
         } else if case .open(let baseRate, let baseDuration) = load {
             result = .open(ratePerSecond: rate ?? baseRate, duration: duration.map { Duration.milliseconds(Int($0 * 1000)) } ?? baseDuration)
+        } else if case .idle = load, let duration {
+            result = .idle(duration: .milliseconds(Int(duration * 1000)))
         }
         return result
     }

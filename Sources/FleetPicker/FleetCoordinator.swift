@@ -12,8 +12,10 @@ import Synchronization
 /// is spawned.
 ///
 /// Probes run as unstructured tasks shared by every pick that needs them (single flight), so a
-/// cancelled pick does not cancel a probe others wait for. The coordinator has no timer of its
-/// own: it relies on the prober returning within its timeout (see ``FleetProbing``).
+/// cancelled pick does not cancel a probe others wait for. Picks wait for probes only when no
+/// usable reading exists: ``runBackgroundProbes()`` refreshes every server ahead of the picks
+/// on ``FleetState``'s schedule, and probes down servers. Probes rely on the prober returning
+/// within its timeout (see ``FleetProbing``).
 public final class FleetCoordinator<C: Clock>: Sendable where C.Duration == Duration {
     /// A probe under way, so later picks can await the same one.
     struct Flight: Sendable {
@@ -27,6 +29,19 @@ public final class FleetCoordinator<C: Clock>: Sendable where C.Duration == Dura
         var random: FleetRandomSource
         /// The newest probe under way per server.
         var flights: [String: Flight] = [:]
+        /// When the background loop wakes next, while it sleeps.
+        var loopWake: C.Instant?
+        /// The background loop's sleep; cancelling it wakes the loop early.
+        var loopSleep: Task<Void, Never>?
+
+        /// Wakes the background loop when `due` comes before its own wake-up: a probe's answer,
+        /// a list change or a report scheduled a probe it does not know of. Cancelling the sleep
+        /// only ends that one task; the loop plans again at once.
+        mutating func wakeLoop(ifDueBefore due: C.Instant?) {
+            guard let due, let wake = loopWake, due < wake else { return }
+            loopWake = nil
+            loopSleep?.cancel()
+        }
     }
 
     /// What a pick does after leaving the lock.
@@ -68,14 +83,21 @@ public final class FleetCoordinator<C: Clock>: Sendable where C.Duration == Dura
         self.prober = prober
         self.clock = clock
         self.observer = observer
-        self.shared = Mutex(Shared(fleet: FleetState(configuration: configuration), random: random))
+        var random = random
+        let fleet = FleetState<C.Instant>(configuration: configuration, scheduleSeed: random.next())
+        self.shared = Mutex(Shared(fleet: fleet, random: random))
     }
 
     /// Uses `urls` as the fleet list from the next pick on; a comparison when nothing changed.
     ///
     /// Servers that stay keep their state and reservations; see ``FleetState/setServers(_:)``.
+    /// A server new to the list is refreshed at once by the background loop.
     public func setServers(_ urls: [String]) {
-        shared.withLock { _ = $0.fleet.setServers(urls) }
+        shared.withLock { shared in
+            guard shared.fleet.setServers(urls) else { return }
+            let now = clock.now
+            for url in urls { shared.wakeLoop(ifDueBefore: shared.fleet.backgroundDue(of: url, now: now)) }
+        }
     }
 
     /// Picks the server with the most available capacity and reserves one call on it.
@@ -140,10 +162,23 @@ public final class FleetCoordinator<C: Clock>: Sendable where C.Duration == Dura
         }
     }
 
-    /// Drops a reservation because its dialout did not happen.
+    /// Drops a reservation because its dialout did not happen, and learns from why (see
+    /// ``FleetState/release(reservationID:reason:now:)``): a `busy` or `failed` server is held
+    /// back and probed at once, by the background loop.
     /// - Returns: `false` for an unknown identity, so the API can answer 404.
-    public func release(reservationID: String) -> Bool {
-        shared.withLock { $0.fleet.release(reservationID: reservationID, now: clock.now) }
+    public func release(reservationID: String, reason: ReleaseReason = .notPlaced) -> Bool {
+        let result: ReleaseResult? = shared.withLock { shared in
+            let now = clock.now
+            let result = shared.fleet.release(reservationID: reservationID, reason: reason, now: now)
+            if let result, reason != .notPlaced {
+                shared.wakeLoop(ifDueBefore: shared.fleet.backgroundDue(of: result.server, now: now))
+            }
+            return result
+        }
+        if let change = result?.change {
+            observer(.stateChanged(server: change.server, from: change.from, to: change.to, reason: change.reason))
+        }
+        return result != nil
     }
 
     /// The servers in list order, as `GET /v1/fleet` shows them.
@@ -155,28 +190,40 @@ public final class FleetCoordinator<C: Clock>: Sendable where C.Duration == Dura
         }
     }
 
-    /// Probes down servers every `downInterval` (jittered ±10 %, see
-    /// ``FleetState/backgroundProbes(now:random:)``) until the calling task is cancelled.
+    /// Runs the background probes until the calling task is cancelled: refreshes every server
+    /// that is not down ahead of the picks, and probes down servers every `downInterval`
+    /// (jittered ±10 %); see ``FleetState/backgroundProbes(now:random:)``.
     ///
     /// Run it once, in a task of its own (a service of the application's service group). It
-    /// returns as soon as cancellation interrupts its sleep; probes already started finish on
-    /// their own within the prober's timeout. With no server down it looks again every
-    /// `downInterval`, so a server that just went down waits at most about two periods.
+    /// sleeps until the next probe falls due; a probe's answer, a list change or a `busy` or
+    /// `failed` report that schedules an earlier one wakes it. With nothing scheduled it looks
+    /// again every `downInterval`. It returns as soon as cancellation interrupts its sleep;
+    /// probes already started finish on their own within the prober's timeout.
     public func runBackgroundProbes() async {
         while !Task.isCancelled {
-            let wake: C.Instant = shared.withLock { shared in
+            let sleep: Task<Void, Never> = shared.withLock { shared in
                 let now = clock.now
                 let plan = shared.fleet.backgroundProbes(now: now, random: &shared.random)
                 for server in plan.probe {
                     _ = launchProbe(of: server, startedAt: now, in: &shared)
                 }
-                return plan.nextDue ?? now.advanced(by: configuration.downInterval)
+                let wake = plan.nextDue ?? now.advanced(by: configuration.downInterval)
+                // A task of its own, so that waking the loop early cancels the sleep, not the loop.
+                let clock = self.clock
+                let sleep = Task<Void, Never> { _ = try? await clock.sleep(until: wake, tolerance: nil) }
+                shared.loopWake = wake
+                shared.loopSleep = sleep
+                return sleep
             }
-            do {
-                try await clock.sleep(until: wake, tolerance: nil)
-            } catch {
-                return
+            await withTaskCancellationHandler {
+                await sleep.value
+            } onCancel: {
+                sleep.cancel()
             }
+        }
+        shared.withLock { shared in
+            shared.loopWake = nil
+            shared.loopSleep = nil
         }
     }
 
@@ -198,6 +245,7 @@ public final class FleetCoordinator<C: Clock>: Sendable where C.Duration == Dura
             let now = clock.now
             let change = shared.fleet.recordProbe(server: server, startedAt: startedAt, finishedAt: now, result: result)
             if shared.flights[server]?.startedAt == startedAt { shared.flights[server] = nil }
+            shared.wakeLoop(ifDueBefore: shared.fleet.backgroundDue(of: server, now: now))
             return (change, startedAt.duration(to: now))
         }
         observer(.probeFinished(server: server, result: result, latency: latency))

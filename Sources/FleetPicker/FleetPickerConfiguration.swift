@@ -16,6 +16,12 @@ public struct FleetPickerConfiguration: Sendable, Equatable {
     /// A reservation ends after this long in any case, so a lost release cannot hold capacity
     /// forever and memory stays bounded by the picks of one TTL (`--reservation-ttl-ms`).
     public var reservationTTL: Duration
+    /// How often a server that is not down is probed in the background, before jitter, so that
+    /// picks find fresh readings without waiting (`--probe-interval-ms`); `nil` lets the picker
+    /// choose: 60 % of ``freshness``, and no background refresh at all when freshness is zero
+    /// (every pick probes then, and a reading refreshed ahead could never serve one). See
+    /// ``refreshInterval``.
+    public var probeInterval: Duration?
 
     /// Creates a configuration.
     ///
@@ -29,13 +35,16 @@ public struct FleetPickerConfiguration: Sendable, Equatable {
     ///   - downInterval: Background probe period for down servers; default 1 s.
     ///   - reservationSettle: Delay after which a good probe's report covers a reservation; default 1 s.
     ///   - reservationTTL: Lifetime of a reservation in any case; default 10 s.
+    ///   - probeInterval: Background refresh period of servers that are not down; default `nil`
+    ///     (60 % of `freshness`). Zero or negative counts as `nil`.
     public init(
         freshness: Duration = .milliseconds(250),
         fall: Int = 3,
         rise: Int = 2,
         downInterval: Duration = .seconds(1),
         reservationSettle: Duration = .seconds(1),
-        reservationTTL: Duration = .seconds(10)
+        reservationTTL: Duration = .seconds(10),
+        probeInterval: Duration? = nil
     ) {
         self.freshness = max(.zero, freshness)
         self.fall = max(1, fall)
@@ -43,5 +52,19 @@ public struct FleetPickerConfiguration: Sendable, Equatable {
         self.downInterval = max(.zero, downInterval)
         self.reservationSettle = max(.zero, reservationSettle)
         self.reservationTTL = max(.zero, reservationTTL)
+        self.probeInterval = probeInterval.flatMap { $0 > .zero ? $0 : nil }
+    }
+
+    /// The period of background refresh probes of servers that are not down, or `nil` when
+    /// there are none: ``probeInterval`` when set, else 60 % of ``freshness`` (zero freshness:
+    /// none).
+    ///
+    /// 60 % leaves room, under a freshness window, for the +20 % jitter of a period and for the
+    /// probe's own latency; a server slower than that room is probed earlier
+    /// (``FleetState/refreshGap(latencyEstimate:random:first:)``). The probe load is then about
+    /// `servers / refreshInterval` probes a second, whatever the pick rate.
+    public var refreshInterval: Duration? {
+        if let probeInterval { return probeInterval }
+        return freshness > .zero ? freshness * 0.6 : nil
     }
 }

@@ -88,6 +88,10 @@ extension FleetState {
                 reason = "down: \(record.lastError ?? record.downReason ?? "failing")"
             } else if let error = record.lastError {
                 reason = "probe failed: \(error)"
+            } else if let report = record.report {
+                reason = report.reason == .busy
+                    ? "full: the fleet server answered 429; waiting for a new probe"
+                    : "dialout failed (reported); waiting for a good probe"
             } else if record.state == .draining {
                 reason = "draining"
             } else if !figures.hasAnswer(since: threshold) {

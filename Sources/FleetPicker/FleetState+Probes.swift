@@ -48,31 +48,70 @@ extension FleetState {
         return false
     }
 
-    /// Says which down servers are due for a background probe at `now`, marks those probes as in
+    /// Says which servers are due for a background probe at `now`, marks those probes as in
     /// flight, and says when the next one falls due.
     ///
-    /// A down server is probed every `downInterval × (0.9 + 0.2·u)`, `u` uniform in [0, 1), the
-    /// first time counted from when it went down. The ±10 % jitter keeps servers that went down
-    /// together (a network blip) from being probed in lockstep forever. A server whose previous
-    /// background probe is still under way is skipped for a period rather than probed twice.
+    /// Two schedules share this one pass:
+    /// - A down server is probed every `downInterval × (0.9 + 0.2·u)`, `u` uniform in [0, 1),
+    ///   the first time counted from when it went down. The ±10 % jitter keeps servers that went
+    ///   down together (a network blip) from being probed in lockstep forever.
+    /// - Every other server is refreshed ahead of the picks, when ``FleetPickerConfiguration/refreshInterval``
+    ///   is set: at the time ``recordProbe(server:startedAt:finishedAt:result:)`` scheduled from
+    ///   its last probe, or at once when none is scheduled (a server just listed).
+    ///
+    /// A server with a probe under way is never probed twice (single flight): a down server is
+    /// skipped for a period, and any other is left out of `nextDue` until its answer schedules
+    /// the next refresh (the caller is told through ``backgroundDue(of:)``).
     public mutating func backgroundProbes<R: RandomNumberGenerator>(now: Instant, random: inout R) -> BackgroundProbePlan<Instant> {
         let now = moment(now)
+        let refreshing = configuration.refreshInterval != nil
         var probe: [String] = []
         var nextDue: Moment?
-        for position in servers.indices where servers[position].state == .down {
-            var due = servers[position].nextBackgroundProbe
-                ?? (servers[position].downSince ?? now) + jittered(configuration.downInterval, &random)
-            if due <= now {
-                if servers[position].probesInFlight.isEmpty {
+        for position in servers.indices {
+            let idle = servers[position].probesInFlight.isEmpty
+            var due: Moment
+            if servers[position].state == .down {
+                due = servers[position].nextBackgroundProbe
+                    ?? (servers[position].downSince ?? now) + jittered(configuration.downInterval, &random)
+                if due <= now {
+                    if idle {
+                        servers[position].probesInFlight.append(now)
+                        probe.append(servers[position].url)
+                    }
+                    due = now + jittered(configuration.downInterval, &random)
+                }
+                servers[position].nextBackgroundProbe = due
+            } else {
+                guard let scheduled = servers[position].nextRefresh ?? (refreshing ? now : nil) else { continue }
+                guard scheduled <= now else {
+                    due = scheduled
+                    if nextDue.map({ due < $0 }) ?? true { nextDue = due }
+                    continue
+                }
+                // Due; the answer schedules the next one, so nothing is due until then.
+                if idle {
                     servers[position].probesInFlight.append(now)
+                    servers[position].nextRefresh = nil
                     probe.append(servers[position].url)
                 }
-                due = now + jittered(configuration.downInterval, &random)
+                continue
             }
-            servers[position].nextBackgroundProbe = due
             if nextDue.map({ due < $0 }) ?? true { nextDue = due }
         }
         return BackgroundProbePlan(probe: probe, startedAt: instant(at: now), nextDue: nextDue.map(instant(at:)))
+    }
+
+    /// When `server` is next due for a background probe, as ``backgroundProbes(now:random:)``
+    /// will see it; `nil` when it is not listed, has a probe under way, or has no schedule.
+    ///
+    /// The coordinator asks after each probe and each list change, and wakes its background
+    /// loop when the answer is earlier than the loop's own wake-up.
+    public func backgroundDue(of server: String, now: Instant) -> Instant? {
+        guard let position = positions[server], servers[position].probesInFlight.isEmpty else { return nil }
+        let record = servers[position]
+        if record.state == .down { return record.nextBackgroundProbe.map(instant(at:)) }
+        if let due = record.nextRefresh { return instant(at: due) }
+        return configuration.refreshInterval != nil ? now : nil
     }
 
     /// Applies a probe's result and says whether the server changed state.
@@ -119,6 +158,11 @@ extension FleetState {
             servers[position].consecutiveFailures = 0
             servers[position].consecutiveSuccesses += 1
             settleReservations(at: position, probeStart: startedAt)
+            noteLatency(finishedAt - startedAt, at: position)
+            // A report of the dialout's outcome holds until a probe started after it answers.
+            if let report = servers[position].report, startedAt >= report.at {
+                servers[position].report = nil
+            }
             let answering: ServerState = reading.isTakingCalls ? .up : .draining
             switch before {
             case .unknown, .up, .draining:
@@ -137,19 +181,30 @@ extension FleetState {
         case .abandoned:
             return nil  // handled above, before any figure changes
         }
-        defer { refreshFigures(at: position) }
+        defer {
+            refreshFigures(at: position)
+            scheduleRefresh(at: position, probeStart: startedAt, finishedAt: finishedAt)
+        }
         guard after != before else { return nil }
-        servers[position].state = after
-        if after == .down {
+        setState(after, at: position, reason: reason, now: finishedAt)
+        return StateChange(server: server, from: before, to: after, reason: reason)
+    }
+
+    /// Moves the server at `position` to `state`, keeping the down bookkeeping with it.
+    mutating func setState(_ state: ServerState, at position: Int, reason: String?, now: Moment) {
+        let before = servers[position].state
+        servers[position].state = state
+        if state == .down {
             servers[position].downReason = reason
-            servers[position].downSince = finishedAt
+            servers[position].downSince = now
             servers[position].nextBackgroundProbe = nil
+            servers[position].nextRefresh = nil
+            servers[position].refreshPhased = false
         } else if before == .down {
             servers[position].downReason = nil
             servers[position].downSince = nil
             servers[position].nextBackgroundProbe = nil
         }
-        return StateChange(server: server, from: before, to: after, reason: reason)
     }
 
     /// `interval × (0.9 + 0.2·u)` with `u` uniform in [0, 1).

@@ -1,26 +1,92 @@
 extension FleetState {
-    /// Drops a reservation because its dialout did not happen.
+    /// Drops a reservation because its dialout did not happen (``ReleaseReason/notPlaced``).
     ///
-    /// Linear in the reservations alive, which are bounded by the picks of one TTL.
     /// - Returns: `false` when no reservation has that identity (released, settled, expired or
     ///   never made), so the API can answer 404.
     public mutating func release(reservationID: String, now: Instant) -> Bool {
-        pruneReservations(now: moment(now))
-        guard let id = ReservationID(text: reservationID) else { return false }
+        release(reservationID: reservationID, reason: .notPlaced, now: now) != nil
+    }
+
+    /// Drops a reservation because its dialout did not happen, and learns from why.
+    ///
+    /// - ``ReleaseReason/notPlaced``: nothing else.
+    /// - ``ReleaseReason/busy``: the server answered 429, so its reading overstates it. It counts
+    ///   as full until a probe started at or after `now` answers well, and it is due for a probe
+    ///   at once.
+    /// - ``ReleaseReason/failed``: the server answered 5xx or could not be reached. It is passed
+    ///   over until a probe started at or after `now` answers well, it is due for a probe at
+    ///   once, and the report counts as one failed probe toward `fall`: `fall` reports in a row
+    ///   take it down as failed probes would.
+    ///
+    /// Linear in the reservations alive, which are bounded by the picks of one TTL.
+    /// - Returns: `nil` when no reservation has that identity (released, settled, expired or
+    ///   never made), so the API can answer 404; else the server, and the state change a
+    ///   `failed` report caused.
+    public mutating func release(reservationID: String, reason: ReleaseReason, now: Instant) -> ReleaseResult? {
+        let now = moment(now)
+        pruneReservations(now: now)
+        guard let id = ReservationID(text: reservationID) else { return nil }
         for position in servers.indices {
             if let index = servers[position].reservations.firstIndex(where: { $0.id == id }) {
                 servers[position].reservations.remove(at: index)
+                let change = reason == .notPlaced ? nil : holdBack(position, reason: reason, now: now)
                 refreshFigures(at: position)
-                return true
+                return ReleaseResult(server: servers[position].url, change: change)
             }
         }
-        return false
+        return nil
     }
 
-    /// Ends every reservation at least `reservationTTL` old at `now`, so that a snapshot taken
-    /// after a quiet spell shows only live ones.
+    /// How far back a snapshot counts `busy` and `failed` reports.
+    public static var reportWindow: Duration { .seconds(60) }
+
+    /// The most reports kept per server for the counts; a server reported more often than this
+    /// in a minute shows this many (the hold does not depend on them).
+    static var recentReportLimit: Int { 256 }
+
+    /// Applies a `busy` or `failed` report to the server at `position` (see
+    /// ``release(reservationID:reason:now:)``).
+    private mutating func holdBack(_ position: Int, reason: ReleaseReason, now: Moment) -> StateChange? {
+        let strongest = servers[position].report?.reason == .failed ? ReleaseReason.failed : reason
+        servers[position].report = OutcomeReport(reason: strongest, at: now)
+        pruneReports(at: position, now: now)
+        if servers[position].recentReports.count >= Self.recentReportLimit {
+            servers[position].recentReports.removeFirst()
+        }
+        servers[position].recentReports.append(OutcomeReport(reason: reason, at: now))
+
+        // Probe at once: the hold lifts only with a probe started after the report.
+        let before = servers[position].state
+        if before == .down {
+            servers[position].nextBackgroundProbe = now
+        } else {
+            servers[position].nextRefresh = now
+        }
+        guard reason == .failed else { return nil }
+        servers[position].consecutiveSuccesses = 0
+        servers[position].consecutiveFailures += 1
+        guard before != .down, servers[position].consecutiveFailures >= configuration.fall else { return nil }
+        let why = "dialout failed (reported)"
+        setState(.down, at: position, reason: why, now: now)
+        servers[position].nextBackgroundProbe = now
+        return StateChange(server: servers[position].url, from: before, to: .down, reason: why)
+    }
+
+    /// Drops the server's reports older than ``reportWindow``; they are a prefix.
+    mutating func pruneReports(at position: Int, now: Moment) {
+        let cutoff = now - Self.reportWindow
+        let old = servers[position].recentReports.prefix { $0.at <= cutoff }.count
+        if old > 0 { servers[position].recentReports.removeFirst(old) }
+    }
+
+    /// Ends every reservation at least `reservationTTL` old at `now`, and forgets reports older
+    /// than ``reportWindow``, so that a snapshot taken after a quiet spell shows only live ones.
     public mutating func expireReservations(now: Instant) {
-        pruneReservations(now: moment(now))
+        let now = moment(now)
+        pruneReservations(now: now)
+        for position in servers.indices where !servers[position].recentReports.isEmpty {
+            pruneReports(at: position, now: now)
+        }
     }
 
     /// Ends every reservation at least `reservationTTL` old. Called by every mutation that is

@@ -28,10 +28,16 @@ public struct FleetState<Instant: InstantProtocol>: Sendable where Instant.Durat
     var nextExpiry: Moment?
     /// The instant ``Moment`` zero stands for: the first instant this state was told.
     var origin: Instant?
+    /// Jitters the refresh schedule, which is decided when a probe's result is applied.
+    var scheduleRandom: FleetRandomSource
 
     /// Creates an empty fleet.
-    public init(configuration: FleetPickerConfiguration = .init()) {
+    /// - Parameters:
+    ///   - configuration: The rules it applies.
+    ///   - scheduleSeed: Seeds the refresh schedule's jitter, so a run repeats exactly.
+    public init(configuration: FleetPickerConfiguration = .init(), scheduleSeed: UInt64 = 0x5EED) {
         self.configuration = configuration
+        self.scheduleRandom = FleetRandomSource(seed: scheduleSeed)
     }
 
     /// Replaces the fleet list: servers that stay keep their state, readings and reservations;
@@ -73,7 +79,10 @@ public struct FleetState<Instant: InstantProtocol>: Sendable where Instant.Durat
                 lastProbeStart: record.lastProbeStart.map(instant(at:)),
                 lastLatency: record.lastLatency,
                 lastError: record.lastError,
-                consecutiveFailures: record.consecutiveFailures
+                consecutiveFailures: record.consecutiveFailures,
+                heldBy: record.report?.reason,
+                busyReports: record.recentReports.count { $0.reason == .busy },
+                failedReports: record.recentReports.count { $0.reason == .failed }
             )
         }
     }

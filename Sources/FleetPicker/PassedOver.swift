@@ -5,7 +5,8 @@ public struct PassedOver: Sendable, Equatable {
     /// Its state at the time of the pick.
     public var state: ServerState
     /// Why it was passed over: `"excluded"`, `"down: <failure>"`, `"probe failed: <failure>"`,
-    /// `"draining"`, `"no fresh reading"` or `"full"`.
+    /// `"full: the fleet server answered 429; …"`, `"dialout failed (reported); …"`, `"draining"`,
+    /// `"no fresh reading"` or `"full"`.
     public var reason: String
 
     /// Creates a passed-over entry.

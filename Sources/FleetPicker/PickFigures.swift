@@ -14,6 +14,8 @@ struct PickFigures: Sendable {
     var reportedAvailable: Int
     /// Reservations alive on the server.
     var reserved: Int
+    /// A `busy` or `failed` release holds the server back until a probe started after it answers.
+    var heldByReport: Bool
 
     /// Whether a probe that started at or after `threshold` has answered, well or not.
     @inline(__always)
@@ -23,11 +25,12 @@ struct PickFigures: Sendable {
     }
 
     /// Free workers a pick may use, or `nil` when the server cannot take a call at all
-    /// (not up, its newest probe failed, or no probe since `threshold`). Zero or negative when
+    /// (not up, its newest probe failed, held by a dialout's report, or no probe since
+    /// `threshold`). Zero or negative when
     /// reservations have used up the reading.
     @inline(__always)
     func effectiveAvailable(freshFrom threshold: Moment) -> Int? {
-        guard state == .up, !lastProbeFailed, hasAnswer(since: threshold) else { return nil }
+        guard state == .up, !lastProbeFailed, !heldByReport, hasAnswer(since: threshold) else { return nil }
         return reportedAvailable - reserved
     }
 }

@@ -24,6 +24,20 @@ struct ServerRecord: Sendable {
     var downSince: Moment?
     /// When a down server is next due for a background probe; `nil` until first scheduled.
     var nextBackgroundProbe: Moment?
+    /// When a server that is not down is next due for a refresh-ahead probe; `nil` while none
+    /// is scheduled (a new server, or one whose probe is under way), which counts as due now.
+    var nextRefresh: Moment?
+    /// Whether a refresh-ahead period has been scheduled since the server joined or came back:
+    /// the first one gets a random phase over a whole period, later ones ±20 % jitter.
+    var refreshPhased = false
+    /// Latency of good probes, rising at once with a slower answer and decaying by an eighth
+    /// toward faster ones; what the refresh schedule leaves room for.
+    var latencyEstimate: Duration?
+    /// A `busy` or `failed` release not yet answered by a good probe started after it.
+    var report: OutcomeReport?
+    /// `busy` and `failed` reports of about the last minute, oldest first, for operators
+    /// (bounded: see ``FleetState/recentReportLimit``).
+    var recentReports: [OutcomeReport] = []
 
     init(url: String) {
         self.url = url
@@ -41,7 +55,8 @@ struct ServerRecord: Sendable {
             lastProbeFailed: lastError != nil,
             answeredAt: lastProbeStart,
             reportedAvailable: reading?.available ?? 0,
-            reserved: reservations.count
+            reserved: reservations.count,
+            heldByReport: report != nil
         )
     }
 }

@@ -18,14 +18,21 @@ public struct ServerSnapshot<Instant: InstantProtocol>: Sendable, Equatable {
     public var lastLatency: Duration?
     /// Why that probe failed; `nil` when it was good.
     public var lastError: String?
-    /// Failed probes in a row.
+    /// Failed probes in a row, `failed` reports included.
     public var consecutiveFailures: Int
+    /// The dialout report holding the server back (`busy`: counted as full; `failed`: passed
+    /// over) until a probe started after it answers well; `nil` when none does.
+    public var heldBy: ReleaseReason?
+    /// `busy` reports in the last ``FleetState/reportWindow``.
+    public var busyReports: Int
+    /// `failed` reports in the last ``FleetState/reportWindow``.
+    public var failedReports: Int
 
     /// Creates a snapshot.
     public init(
         url: String, state: ServerState, available: Int?, workers: Int?, activeCalls: Int?,
         reserved: Int, lastProbeStart: Instant?, lastLatency: Duration?, lastError: String?,
-        consecutiveFailures: Int
+        consecutiveFailures: Int, heldBy: ReleaseReason? = nil, busyReports: Int = 0, failedReports: Int = 0
     ) {
         self.url = url
         self.state = state
@@ -37,5 +44,8 @@ public struct ServerSnapshot<Instant: InstantProtocol>: Sendable, Equatable {
         self.lastLatency = lastLatency
         self.lastError = lastError
         self.consecutiveFailures = consecutiveFailures
+        self.heldBy = heldBy
+        self.busyReports = busyReports
+        self.failedReports = failedReports
     }
 }

@@ -14,6 +14,9 @@ struct DispatchConfiguration: Sendable, Equatable {
     var probeTimeout: Duration = .milliseconds(500)
     /// How old (by its start) a reading may be and still serve a pick; zero: every pick probes.
     var freshness: Duration = .milliseconds(250)
+    /// How often a server that is not down is probed in the background; `nil`: 60 % of
+    /// `freshness` (none when freshness is zero).
+    var probeInterval: Duration? = nil
     /// Consecutive failed probes that take a server down.
     var fall: Int = 3
     /// Consecutive good probes that bring a down server up again.
@@ -37,7 +40,7 @@ struct DispatchConfiguration: Sendable, Equatable {
     var pickerConfiguration: FleetPickerConfiguration {
         FleetPickerConfiguration(
             freshness: freshness, fall: fall, rise: rise, downInterval: downInterval,
-            reservationSettle: reservationSettle, reservationTTL: reservationTTL)
+            reservationSettle: reservationSettle, reservationTTL: reservationTTL, probeInterval: probeInterval)
     }
 
     /// The prober's settings from these options.

@@ -25,6 +25,8 @@ final class DispatchMetrics: Sendable {
     private let noCapacity: CoreMetrics.Counter
     private let pickDuration: CoreMetrics.Timer
     private let pickedInPipeline: CoreMetrics.Counter
+    /// Releases by reason (`not_placed`, `busy`, `failed`), one counter each.
+    private let releases: [ReleaseReason: CoreMetrics.Counter]
     /// Probe counters by result, made on first use (results are a small fixed set).
     private let probeCounters: Mutex<[String: CoreMetrics.Counter]>
     /// The per-server gauges set at the last scrape, to unregister those of removed servers.
@@ -42,6 +44,9 @@ final class DispatchMetrics: Sendable {
         noCapacity = Counter(label: "voxbridge_picks_total", dimensions: [("outcome", "no_capacity")], factory: factory)
         pickDuration = Timer(label: "voxbridge_pick_duration_seconds", factory: factory)
         pickedInPipeline = Counter(label: "voxbridge_picks_answered_in_pipeline_total", factory: factory)
+        releases = Dictionary(uniqueKeysWithValues: ReleaseReason.allCases.map { reason in
+            (reason, Counter(label: "voxbridge_releases_total", dimensions: [("reason", reason.rawValue)], factory: factory))
+        })
         probeCounters = Mutex([:])
         serverGauges = Mutex([:])
         reservationsInFlight = registry.makeGauge(name: "voxbridge_reservations_in_flight", labels: [])
@@ -62,6 +67,11 @@ final class DispatchMetrics: Sendable {
     /// A falling share means picks wait for probes (a `--freshness-ms` short for the pick rate).
     func recordPickAnsweredInPipeline() {
         pickedInPipeline.increment()
+    }
+
+    /// Counts one accepted release by its reason.
+    func recordRelease(_ reason: ReleaseReason) {
+        releases[reason]?.increment()
     }
 
     /// Counts one finished probe; `result` is `ok` or the failure's code (`timeout`, …).

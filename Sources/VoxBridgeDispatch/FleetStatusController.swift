@@ -39,6 +39,8 @@ struct FleetStatusController: Sendable {
                     "last_latency_ms": server.lastLatency.map { .double(($0.milliseconds * 1_000).rounded() / 1_000) } ?? .null,
                     "last_error": server.lastError.map(JSONValue.string) ?? .null,
                     "consecutive_failures": .int(server.consecutiveFailures),
+                    "held_by_report": server.heldBy.map { .string($0.rawValue) } ?? .null,
+                    "reports_last_minute": .object(["busy": .int(server.busyReports), "failed": .int(server.failedReports)]),
                 ])
             }),
         ])

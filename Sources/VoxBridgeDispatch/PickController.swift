@@ -50,17 +50,33 @@ struct PickController: Sendable {
     private func release(_ request: Request) async throws -> Response {
         try access.requirePicker(request)
         let body = try await RequestBody.collect(request, limit: DispatchConfiguration.maximumRequestBodyBytes)
-        let object = try RequestBody.json(body, expected: #"{"reservation_id": "..."}"#)
-        guard let id = (object as? [String: Any])?["reservation_id"] as? String, !id.isEmpty else {
-            throw APIError(status: .badRequest, code: "invalid_request",
-                           message: #"the body must be {"reservation_id": "<the id a pick answered>"}"#)
-        }
-        guard coordinator.release(reservationID: id) else {
+        let (id, reason) = try Self.releaseRequest(in: body)
+        guard coordinator.release(reservationID: id, reason: reason) else {
             throw APIError(status: .notFound, code: "unknown_reservation",
                            message: "no reservation \(id): it was released, settled by a newer health report, or expired")
         }
-        let json = JSONValue.object(["released": .bool(true), "reservation_id": .string(id)]).encoded()
+        metrics.recordRelease(reason)
+        let json = JSONValue.object([
+            "released": .bool(true), "reservation_id": .string(id), "reason": .string(reason.rawValue),
+        ]).encoded()
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
+    }
+
+    /// The reservation and the reason of a release body: `{"reservation_id": "…", "reason": "busy"}`,
+    /// the reason optional (`not_placed`).
+    static func releaseRequest(in body: ByteBuffer) throws(APIError) -> (id: String, reason: ReleaseReason) {
+        let shape = #"{"reservation_id": "<the id a pick answered>", "reason": "not_placed" | "busy" | "failed"}"#
+        let object = try RequestBody.json(body, expected: shape)
+        guard let dictionary = object as? [String: Any], let id = dictionary["reservation_id"] as? String, !id.isEmpty else {
+            throw APIError(status: .badRequest, code: "invalid_request", message: "the body must be \(shape), reason optional")
+        }
+        guard let value = dictionary["reason"], !(value is NSNull) else { return (id, .notPlaced) }
+        guard let text = value as? String, let reason = ReleaseReason(rawValue: text) else {
+            let shown = String(FleetListError.Problem.render(value).prefix(64))
+            throw APIError(status: .badRequest, code: "invalid_request",
+                           message: "reason \(shown) is not one of not_placed (the call was not attempted), busy (the fleet server answered 429), failed (it answered 5xx or could not be reached)")
+        }
+        return (id, reason)
     }
 
     /// The `Content-Type` of a pick's answer.

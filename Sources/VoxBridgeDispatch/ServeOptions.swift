@@ -19,6 +19,9 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("freshness-ms"), help: "Max age of a reading that serves a pick, in ms; 0: every pick probes (default 250).")
     var freshnessMilliseconds: Int?
 
+    @Option(name: .customLong("probe-interval-ms"), help: "How often a server that is not down is probed in the background, in ms; under --freshness-ms (default 60 % of it).")
+    var probeIntervalMilliseconds: Int?
+
     @Option(help: "Consecutive failed probes that take a server down (default 3).")
     var fall: Int?
 
@@ -53,6 +56,16 @@ struct ServeOptions: ParsableArguments {
         }
         if let value = try resolver.integer("freshness-ms", freshnessMilliseconds, in: 0...3_600_000) {
             configuration.freshness = .milliseconds(value)
+        }
+        if let value = try resolver.integer("probe-interval-ms", probeIntervalMilliseconds, in: 1...3_600_000) {
+            // A period at or past the window would let readings go stale between probes, and
+            // picks would wait for the network again: the very thing the refresh is for.
+            let freshness = Int(configuration.freshness.milliseconds)
+            guard freshness == 0 || value < freshness else {
+                throw ConfigurationError(source: resolver.source(of: "probe-interval-ms", given: probeIntervalMilliseconds != nil),
+                                         value: String(value), expected: "a whole number of ms under --freshness-ms (\(freshness))")
+            }
+            configuration.probeInterval = .milliseconds(value)
         }
         configuration.fall = try resolver.integer("fall", fall, in: 1...1_000) ?? configuration.fall
         configuration.rise = try resolver.integer("rise", rise, in: 1...1_000) ?? configuration.rise

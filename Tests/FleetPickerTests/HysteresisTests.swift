@@ -79,15 +79,19 @@ struct HysteresisTests {
 
 @Suite("Background probes of down servers")
 struct BackgroundProbeTests {
+    /// Refresh ahead off (freshness 0), so that only the down schedule speaks here;
+    /// RefreshScheduleTests covers the other one.
+    static let downOnly = FleetPickerConfiguration(freshness: .zero)
+
     /// A fleet where `s1` went down at 3 ms.
     func fleetWithOneDown() -> Fleet {
-        var fleet = Fleet.withReadings([5, 5])
+        var fleet = Fleet.withReadings([5, 5], configuration: Self.downOnly)
         for step in 1...3 { fleet.report("s1", .failed(reason: "connect"), at: ms(step)) }
         return fleet
     }
 
     @Test func nothingIsDueWhenNoServerIsDown() {
-        var fleet = Fleet.withReadings([5, 5])
+        var fleet = Fleet.withReadings([5, 5], configuration: Self.downOnly)
         var random = FleetRandomSource(seed: 1)
         let plan = fleet.backgroundProbes(now: ms(5_000), random: &random)
         #expect(plan.probe.isEmpty)
@@ -117,7 +121,7 @@ struct BackgroundProbeTests {
     }
 
     @Test func jitterSpreadsServersThatWentDownTogether() {
-        var fleet = Fleet()
+        var fleet = Fleet(configuration: Self.downOnly)
         fleet.setServers(names(8))
         for server in names(8) {
             for step in 1...3 { fleet.report(server, .failed(reason: "connect"), at: ms(step)) }

@@ -217,7 +217,8 @@ struct CommandLineTests {
         let good = try await FakeFleetServer(available: 5)
         let store = try SettingsStore(path: db)
         try store.replaceFleet(with: FleetList(validating: [slow.url, good.url]), actor: .cli)
-        let (process, port) = try Self.startServe(["--db", db, "--probe-timeout-ms", "1500"])
+        // Freshness 0: no background refresh, so the first probe to reach the slow server is the pick's.
+        let (process, port) = try Self.startServe(["--db", db, "--probe-timeout-ms", "1500", "--freshness-ms", "0"])
         defer { if process.isRunning { process.terminate() } }
 
         // The pick waits up to 1.5 s for the slow server's first probe; stop the service meanwhile.

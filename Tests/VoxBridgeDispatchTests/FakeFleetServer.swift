@@ -23,6 +23,8 @@ final class FakeFleetServer: Sendable {
         var activeCalls = 0
         var status = "ok"
         var mode = Mode.healthy
+        /// Added before every health answer.
+        var latency: Duration = .zero
     }
 
     let port: Int
@@ -41,14 +43,15 @@ final class FakeFleetServer: Sendable {
     private let task: Task<Void, any Error>
 
     /// Starts a fake with `available` free workers out of `workers`.
-    init(available: Int = 16, workers: Int = 16, status: String = "ok", mode: Mode = .healthy) async throws {
-        let state = State(Health(workers: workers, activeCalls: workers - available, status: status, mode: mode))
+    init(available: Int = 16, workers: Int = 16, status: String = "ok", mode: Mode = .healthy, latency: Duration = .zero) async throws {
+        let state = State(Health(workers: workers, activeCalls: workers - available, status: status, mode: mode, latency: latency))
         self.state = state
 
         let router = Router()
         router.get("/health/fleet") { _, _ -> Response in
             state.requests.add(1, ordering: .relaxed)
             let current = state.health
+            if current.latency > .zero { try await Task.sleep(for: current.latency) }
             switch current.mode {
             case .healthy:
                 return Self.json(#"{"workers":\#(current.workers),"active_calls":\#(current.activeCalls),"status":"\#(current.status)","version":"fake"}"#)
