@@ -65,7 +65,8 @@ enum Report {
         var text = """
             ## Load scenarios (make bench)
 
-            `make bench` builds the release executables into `.build-bench` and runs every scenario of
+            `make bench` builds the release executables into `.build` (the same build `make run` uses)
+            and runs every scenario of
             `voxbridge-bench` (sources in `Benchmarks/VoxbridgeBench`, the simulated fleet `voxcore-sim`
             in `Benchmarks/VoxcoreSim`, shared code in `Benchmarks/LoadKit`). Each scenario starts its
             own `voxcore-sim` and a release-built `voxbridge-dispatch` on free loopback ports, runs the
