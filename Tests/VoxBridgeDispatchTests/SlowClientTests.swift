@@ -36,19 +36,16 @@ struct SlowClientTests {
                                 logFile: folder.file("\(name).log"))
     }
 
-    /// The serve executable for the flood and whether it is an optimized build: the one
-    /// `VOXBRIDGE_TEST_RELEASE_SERVE` names (`make test` builds it with `-c release`), otherwise
-    /// the debug build beside the tests.
+    /// The serve executable for the flood: the optimized build `VOXBRIDGE_TEST_RELEASE_SERVE`
+    /// names (`make test` builds it with `-c release` and runs the flood on its own, after the
+    /// rest of the suite); without it the flood test does not run.
     ///
     /// Why: pick latency under a flood is a property of optimized code (a debug build of SwiftNIO
-    /// and Hummingbird spends many times longer setting up each connection, on the same event
-    /// loops that answer the picks), so the p99 bound is checked against an optimized build
-    /// only; with the debug build every other check still runs and the figures are printed.
-    static var floodExecutable: (path: String, isOptimized: Bool) {
-        if let path = ProcessInfo.processInfo.environment["VOXBRIDGE_TEST_RELEASE_SERVE"], !path.isEmpty {
-            return (path, true)
-        }
-        return (DispatchProcess.executable.path, false)
+    /// and Hummingbird spends many times longer on each connection, on the same event loops that
+    /// answer the picks), and a flood beside the rest of the suite would starve its timing-
+    /// sensitive tests of CPU.
+    static var floodExecutable: String? {
+        ProcessInfo.processInfo.environment["VOXBRIDGE_TEST_RELEASE_SERVE"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
     @Test("half a head, half a body: 408 request_timeout after the request timeout, then closed; a silent connection is closed")
@@ -92,6 +89,10 @@ struct SlowClientTests {
         let text = String(decoding: metrics.body, as: UTF8.self)
         #expect(text.contains("voxbridge_http_requests_timed_out_total 4"), "\(text)")
         #expect(text.contains("voxbridge_http_connections_closed_idle_total 1"))
+        // The routes that were reading the cut-off bodies see them end early: expected, so no
+        // error lines (a flood of slow bodies must not flood the log).
+        let log = try String(contentsOfFile: serve.log, encoding: .utf8)
+        #expect(!log.contains("error"), "\(log)")
     }
 
     @Test("an idle keep-alive connection is closed after the idle timeout, not before")
@@ -159,7 +160,7 @@ struct SlowClientTests {
     }
 
     @Test("20,000 slow and silent connections under a file limit of 4,096: picks stay fast, the fleet stays up, descriptors come back",
-          .enabled(if: FloodClient.canOpen(FloodClient.heldLimit + 500) && FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")),
+          .enabled(if: floodExecutable != nil && FloodClient.canOpen(FloodClient.heldLimit + 500) && FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")),
           .timeLimit(.minutes(2)))
     func flood() async throws {
         // Workers to spare: the caller picks 50 times a second and never places the calls, so its
@@ -167,7 +168,7 @@ struct SlowClientTests {
         let fleet = [try await FakeFleetServer(available: 900, workers: 1_000), try await FakeFleetServer(available: 800, workers: 1_000)]
         let requestTimeout = 2_000
         let serve = try serve(["--request-timeout-ms", String(requestTimeout)], fleet: fleet.map(\.url),
-                              prefix: ["prlimit", "--nofile=4096:4096"], executable: Self.floodExecutable.path, name: "flood")
+                              prefix: ["prlimit", "--nofile=4096:4096"], executable: try #require(Self.floodExecutable), name: "flood")
         defer { serve.stop() }
         let pid = serve.process.processIdentifier
         let log = try String(contentsOfFile: serve.log, encoding: .utf8)
@@ -228,7 +229,7 @@ struct SlowClientTests {
         let text = String(decoding: metrics.body, as: UTF8.self)
         let counters = text.split(separator: "\n").filter { $0.hasPrefix("voxbridge_http_") }.joined(separator: "; ")
         print("""
-            flood (\(Self.floodExecutable.isOptimized ? "optimized" : "debug") serve \(Self.floodExecutable.path)): \(client.connected) of 20000 connected (\(client.failed) failed, \(client.closedByServer) let go once closed by serve) \
+            flood: \(client.connected) of 20000 connected (\(client.failed) failed, \(client.closedByServer) let go once closed by serve) \
             in \(floodTime); serve descriptors: \
             idle \(idleDescriptors), peak \(peak.load(ordering: .relaxed)), at the flood's end \(duringFlood), \
             after the timeout \(after) (\(settled) after the flood began); picks \(latencies.count), \
@@ -238,9 +239,7 @@ struct SlowClientTests {
         #expect(client.connected >= 19_000, "the client opened \(client.connected) connections")
         #expect(picking.failures == 0, "picks that did not answer 200")
         #expect(latencies.count >= 100)
-        if Self.floodExecutable.isOptimized {
-            #expect(p99 < 10, "p99 \(p99) ms")
-        }
+        #expect(p99 < 10, "p99 \(p99) ms")
         #expect(peak.load(ordering: .relaxed) <= 4_096)
         #expect(peak.load(ordering: .relaxed) <= idleDescriptors + 3_072 + 64, "the connection limit plus the idle set, with a little room for connections being refused")
         #expect(after <= idleDescriptors, "back to the idle count after the timeout")
@@ -248,11 +247,18 @@ struct SlowClientTests {
         // Whether the limit was reached depends on how fast connections arrive against the 2 s
         // timeout (the limit itself is checked by `connectionLimit`); either way it is reported.
         #expect(text.contains("voxbridge_http_connections_refused_total "))
-        // Every connection's count was given back: only the one asking is open.
+        // Every connection's count was given back: only the one asking is open (connections still
+        // in the kernel's accept queue when the client let go may be admitted late and closed a
+        // moment later, so look for up to 5 s).
         try caller.close()
-        try await Task.sleep(for: .milliseconds(200))
-        let last = String(decoding: try await send("GET", serve.base + "/metrics").body, as: UTF8.self)
-        #expect(last.contains("voxbridge_http_connections_open 1.0"), "\(last.split(separator: "\n").filter { $0.hasPrefix("voxbridge_http_connections_open") })")
+        var open = ""
+        for _ in 0..<50 {
+            let last = String(decoding: try await send("GET", serve.base + "/metrics").body, as: UTF8.self)
+            open = last.split(separator: "\n").first { $0.hasPrefix("voxbridge_http_connections_open ") }.map(String.init) ?? ""
+            if open == "voxbridge_http_connections_open 1.0" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(open == "voxbridge_http_connections_open 1.0")
         for server in fleet { await server.stop() }
     }
 
