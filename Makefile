@@ -29,9 +29,13 @@ build: deps
 run: build
 	.build/release/voxbridge-dispatch serve --host $(HOST) --port $(PORT) --db $(DB)
 
-## test: the whole test suite, then a short schemathesis pass against the built service
+## test: the whole test suite, then the flood test on its own against a release build of the service
+## (SlowClientTests.swift: its pick-latency bound is about optimized code, and beside the rest of the suite
+## it would starve timing-sensitive tests of CPU), then a short schemathesis pass against the built service
 test: deps
 	$(SWIFT) test
+	$(SWIFT) build -c release --product voxbridge-dispatch
+	VOXBRIDGE_TEST_RELEASE_SERVE=$(CURDIR)/.build/release/voxbridge-dispatch $(SWIFT) test --skip-build --filter 'SlowClientTests/flood'
 	$(MAKE) fuzz-api-quick
 
 ## bench: release-build the dispatcher, voxcore-sim and voxbridge-bench into $(BENCH_SCRATCH) and run every

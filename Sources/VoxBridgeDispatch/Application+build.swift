@@ -1,7 +1,9 @@
 import FleetPicker
 import HealthProber
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 import SettingsStore
 
 /// The request context of every route.
@@ -43,11 +45,15 @@ func buildApplication(
     let access = AccessControl(adminToken: configuration.adminToken, pickToken: configuration.pickToken)
     let router = buildRouter(store: store, coordinator: coordinator, follower: follower, metrics: metrics, access: access)
     let fastPath = PickFastPathHandler.Dependencies(coordinator: coordinator, follower: follower, metrics: metrics, access: access)
+    let connections = configuration.connectionConfiguration(fileLimit: FileLimit.current()?.soft ?? 1_024)
+    let gate = ConnectionGate(limit: connections.maxConnections, metrics: metrics)
     var application = Application(
         responder: JSONErrorResponder(inner: AllowedMethodsResponder(router: router)),
-        // A new fast-path handler per connection; it answers ready picks before the router.
-        // No idle timeout: Hummingbird's would not see the picks answered there (see the handler).
-        server: .http1(configuration: .init(additionalChannelHandlers: [PickFastPathHandler(fastPath)])),
+        // Per connection: the limit, the timeouts, and the fast path that answers ready picks
+        // before the router. No Hummingbird idle timeout: it would not see the fast path's picks.
+        server: HTTPServerBuilder { responder in
+            DispatchHTTPChannel(responder: responder, configuration: connections, gate: gate, metrics: metrics, fastPath: fastPath)
+        },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger

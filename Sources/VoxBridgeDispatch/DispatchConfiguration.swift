@@ -1,5 +1,6 @@
 import FleetPicker
 import HealthProber
+import NIOCore
 
 /// Everything `serve` needs to know, resolved from the command line, then the `VOXBRIDGE_*`
 /// environment, then these defaults (the contract's option table).
@@ -35,6 +36,16 @@ struct DispatchConfiguration: Sendable, Equatable {
     var probeCAFile: String? = nil
     /// The log level (`VOXBRIDGE_LOG_LEVEL`): trace, debug, info, notice, warning, error, critical.
     var logLevel: String = "info"
+    /// How long a request's head and body may take to arrive, from its first byte (or from the
+    /// connection's opening, for its first request); past it the request is answered 408 and the
+    /// connection closed, so a slow or stalled client cannot hold a connection for long.
+    var requestTimeout: Duration = .seconds(10)
+    /// How long a keep-alive connection may stay idle (no request arriving, no answer owed)
+    /// before it is closed.
+    var idleTimeout: Duration = .seconds(60)
+    /// The most connections served at once; past it new connections are closed at once. `nil`:
+    /// derived from the process's file limit (``defaultMaxConnections(fileLimit:)``) at start.
+    var maxConnections: Int? = nil
 
     /// The picker's rules from these options.
     var pickerConfiguration: FleetPickerConfiguration {
@@ -48,8 +59,31 @@ struct DispatchConfiguration: Sendable, Equatable {
         ProberConfiguration(timeout: probeTimeout, caFile: probeCAFile)
     }
 
+    /// The HTTP server's timeouts and connection limit from these options; without
+    /// `--max-connections`, the limit is derived from `fileLimit` (the process's soft limit).
+    func connectionConfiguration(fileLimit: Int) -> HTTPConnectionConfiguration {
+        HTTPConnectionConfiguration(
+            requestTimeout: .nanoseconds(requestTimeout.nanoseconds),
+            idleTimeout: .nanoseconds(idleTimeout.nanoseconds),
+            maxConnections: maxConnections ?? Self.defaultMaxConnections(fileLimit: fileLimit))
+    }
+
     /// The largest request body accepted, on every route (an `exclude` list of 256 long URLs fits).
     static let maximumRequestBodyBytes = 1 << 20
+
+    /// The default connection limit for a process allowed `fileLimit` descriptors: the limit less
+    /// a reserve of a quarter of it, and at least 1,024 (half the limit below 2,048).
+    ///
+    /// Why a reserve: the process needs descriptors beside its connections (the SQLite file and
+    /// its WAL and shared-memory files, one socket and resolver pair per health probe in flight
+    /// for up to 256 fleet servers, the event loops' epoll and event descriptors, and one for a
+    /// moment for each connection accepted only to be refused). Without it a flood of
+    /// connections would leave none for health probes or the database, and healthy fleet
+    /// servers would be marked down.
+    static func defaultMaxConnections(fileLimit: Int) -> Int {
+        let reserve = max(fileLimit / 4, min(1_024, fileLimit / 2))
+        return max(1, fileLimit - reserve)
+    }
 
     /// Whether `host` names a loopback address, which is all that may be bound without an admin
     /// token: with no token, settings writes are open, so only local callers may reach them.

@@ -32,6 +32,14 @@ final class DispatchMetrics: Sendable {
     /// The per-server gauges set at the last scrape, to unregister those of removed servers.
     private let serverGauges: Mutex<[String: [Prometheus.Gauge]]>
     private let reservationsInFlight: Prometheus.Gauge
+    /// HTTP connections open now (admitted by ``ConnectionGate``, not yet closed).
+    private let connectionsOpen: Prometheus.Gauge
+    /// Connections closed at once because ``ConnectionGate``'s limit was reached.
+    private let connectionsRefused: CoreMetrics.Counter
+    /// Requests whose head or body did not arrive within the request timeout.
+    private let requestsTimedOut: CoreMetrics.Counter
+    /// Connections closed for waiting too long for a request (idle keep-alive, or new and silent).
+    private let connectionsClosedIdle: CoreMetrics.Counter
 
     init() {
         let registry = PrometheusCollectorRegistry()
@@ -50,6 +58,30 @@ final class DispatchMetrics: Sendable {
         probeCounters = Mutex([:])
         serverGauges = Mutex([:])
         reservationsInFlight = registry.makeGauge(name: "voxbridge_reservations_in_flight", labels: [])
+        connectionsOpen = registry.makeGauge(name: "voxbridge_http_connections_open", labels: [])
+        connectionsRefused = Counter(label: "voxbridge_http_connections_refused_total", factory: factory)
+        requestsTimedOut = Counter(label: "voxbridge_http_requests_timed_out_total", factory: factory)
+        connectionsClosedIdle = Counter(label: "voxbridge_http_connections_closed_idle_total", factory: factory)
+    }
+
+    /// Counts a connection admitted (`+1`) or closed (`-1`) in `voxbridge_http_connections_open`.
+    func recordConnectionsOpen(change: Int) {
+        connectionsOpen.increment(by: Double(change))
+    }
+
+    /// Counts a connection refused because the connection limit was reached.
+    func recordConnectionRefused() {
+        connectionsRefused.increment()
+    }
+
+    /// Counts a request closed (and answered 408 where it could be) by the request timeout.
+    func recordRequestTimedOut() {
+        requestsTimedOut.increment()
+    }
+
+    /// Counts a connection closed for waiting too long for a request.
+    func recordConnectionClosedIdle() {
+        connectionsClosedIdle.increment()
     }
 
     /// Counts one answered pick and its duration.

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NIOHTTP1
 
 /// Makes every error answer a JSON body of the contract's shape: errors the routes throw as
 /// ``APIError`` pass through; Hummingbird's own (404 for an unknown path, 413 from a body
@@ -31,6 +32,13 @@ struct JSONErrorResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Conte
             return try error.response(from: request, context: context)
         } catch let error as any HTTPResponseError {
             return try APIError(status: error.status, code: Self.code(for: error.status), message: Self.message(for: error.status, request: request))
+                .response(from: request, context: context)
+        } catch let error as HTTPParserError {
+            // The body could not be read to its end: the client sent bytes that are not HTTP, or
+            // the connection ended mid-body (the client left, or the request timeout closed it).
+            // The client's doing, not ours, and a flood of slow bodies must not flood the log.
+            context.logger.debug("request body of \(request.method) \(request.uri.path) ended early: \(error)")
+            return try APIError(status: .badRequest, code: "bad_request", message: "the request body could not be read: \(error)")
                 .response(from: request, context: context)
         } catch {
             context.logger.error("unexpected error answering \(request.method) \(request.uri.path): \(error)")

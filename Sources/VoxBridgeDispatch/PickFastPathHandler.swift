@@ -29,8 +29,9 @@ import NIOHTTPTypes
 ///
 /// Hummingbird's `HTTPConnectionStateHandler` sits after this one and never sees the picks
 /// answered here: for graceful shutdown that is right (a pick held here is handed over before
-/// the quiesce event passes on, so it is answered), but it means an idle timeout, were one
-/// configured, would not count these picks as activity. None is configured.
+/// the quiesce event passes on, so it is answered), but it means Hummingbird's idle timeout
+/// would not count these picks as activity, so none is configured. ``ConnectionTimeoutHandler``
+/// sits before this one and does: it sees these answers go out (``DispatchHTTPChannel``).
 final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart

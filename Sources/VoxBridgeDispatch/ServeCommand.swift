@@ -23,6 +23,7 @@ struct ServeCommand: AsyncParsableCommand {
                 "refusing to bind \(configuration.host) without VOXBRIDGE_ADMIN_TOKEN: settings writes would be open to the network; set the token or bind 127.0.0.1")
         }
         let logger = makeLogger(level: configuration.logLevel)
+        Self.raiseFileLimit(configuration: configuration, logger: logger)
         let store = try CommandLineFailure.wrap { () throws(SettingsStoreError) in
             try SettingsStore(path: configuration.databasePath)
         }
@@ -46,6 +47,22 @@ extension ServeCommand {
         } catch {
             throw CommandLineFailure("cannot start: \(error)")
         }
+    }
+}
+
+extension ServeCommand {
+    /// Raises the soft file limit to the hard one, so the connection limit derived from it is as
+    /// high as the system allows, and logs what it got and the connection limit (one line).
+    static func raiseFileLimit(configuration: DispatchConfiguration, logger: Logger) {
+        guard let limit = FileLimit.raiseToHardLimit() else {
+            logger.warning("cannot read the file limit (RLIMIT_NOFILE)")
+            return
+        }
+        let raised = limit.now > limit.before ? " (raised from \(limit.before))" : ""
+        let connections = configuration.connectionConfiguration(fileLimit: limit.now).maxConnections
+        var lifecycleLogger = logger
+        lifecycleLogger.logLevel = min(logger.logLevel, .info)
+        lifecycleLogger.info("file limit \(limit.now) descriptors\(raised); at most \(connections) connections")
     }
 }
 

@@ -40,6 +40,15 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("probe-ca-file"), help: "PEM file of CAs trusted for https fleet servers (default: the system's).")
     var probeCAFile: String?
 
+    @Option(name: .customLong("request-timeout-ms"), help: "A request's head and body must arrive within this, in ms, or it is answered 408 (default 10000).")
+    var requestTimeoutMilliseconds: Int?
+
+    @Option(name: .customLong("idle-timeout-ms"), help: "An idle keep-alive connection is closed after this, in ms (default 60000).")
+    var idleTimeoutMilliseconds: Int?
+
+    @Option(name: .customLong("max-connections"), help: "Connections served at once; more are closed at once (default: from the file limit, less a reserve).")
+    var maxConnections: Int?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
@@ -78,6 +87,13 @@ struct ServeOptions: ParsableArguments {
         if let value = try resolver.integer("reservation-ttl-ms", reservationTTLMilliseconds, in: 1...3_600_000) {
             configuration.reservationTTL = .milliseconds(value)
         }
+        if let value = try resolver.integer("request-timeout-ms", requestTimeoutMilliseconds, in: 100...3_600_000) {
+            configuration.requestTimeout = .milliseconds(value)
+        }
+        if let value = try resolver.integer("idle-timeout-ms", idleTimeoutMilliseconds, in: 100...86_400_000) {
+            configuration.idleTimeout = .milliseconds(value)
+        }
+        configuration.maxConnections = try resolver.integer("max-connections", maxConnections, in: 1...1_048_576)
         configuration.probeCAFile = resolver.string("probe-ca-file", probeCAFile)
         if let level = resolver.string("log-level", logLevel) {
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]

@@ -157,12 +157,40 @@ struct CommandLineTests {
         (["serve", "--port", "x"], [:]),
         (["serve"], ["VOXBRIDGE_PROBE_TIMEOUT_MS": "soon"]),
         (["serve"], ["VOXBRIDGE_FALL": "0"]),
+        (["serve", "--request-timeout-ms", "0"], [:]),
+        (["serve", "--idle-timeout-ms", "soon"], [:]),
+        (["serve", "--max-connections", "-1"], [:]),
+        (["serve"], ["VOXBRIDGE_REQUEST_TIMEOUT_MS": "99"]),
+        (["serve"], ["VOXBRIDGE_IDLE_TIMEOUT_MS": "1e3"]),
+        (["serve"], ["VOXBRIDGE_MAX_CONNECTIONS": "0"]),
+        (["serve"], ["VOXBRIDGE_MAX_CONNECTIONS": "10000000"]),
         (["nonsense"], [:]),
     ])
     func badOption(arguments: [String], environment: [String: String]) throws {
         let result = try DispatchProcess.runBlocking(arguments + ["--db", db], environment: environment)
         #expect(result.status != 0)
         #expect(result.standardError.split(separator: "\n").count == 1, "\(result.standardError)")
+    }
+
+    @Test("the connection options come from the command line, then the environment, then the defaults")
+    func connectionOptions() throws {
+        let defaults = try ServeOptions.parse([]).resolve(environment: [:])
+        #expect(defaults.requestTimeout == .seconds(10))
+        #expect(defaults.idleTimeout == .seconds(60))
+        #expect(defaults.maxConnections == nil)
+        #expect(defaults.connectionConfiguration(fileLimit: 4_096).maxConnections == 3_072)
+
+        let environment = ["VOXBRIDGE_REQUEST_TIMEOUT_MS": "2000", "VOXBRIDGE_IDLE_TIMEOUT_MS": "5000", "VOXBRIDGE_MAX_CONNECTIONS": "100"]
+        let fromEnvironment = try ServeOptions.parse([]).resolve(environment: environment)
+        #expect(fromEnvironment.requestTimeout == .seconds(2))
+        #expect(fromEnvironment.idleTimeout == .seconds(5))
+        #expect(fromEnvironment.connectionConfiguration(fileLimit: 4_096) == HTTPConnectionConfiguration(
+            requestTimeout: .seconds(2), idleTimeout: .seconds(5), maxConnections: 100))
+
+        let given = try ServeOptions.parse(["--request-timeout-ms", "300", "--idle-timeout-ms", "400", "--max-connections", "7"])
+            .resolve(environment: environment)
+        #expect(given.connectionConfiguration(fileLimit: 4_096) == HTTPConnectionConfiguration(
+            requestTimeout: .milliseconds(300), idleTimeout: .milliseconds(400), maxConnections: 7))
     }
 
     /// Starts `serve --port 0` and reads the port from its "listening on" line, through a pipe.

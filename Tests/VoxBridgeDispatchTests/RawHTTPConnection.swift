@@ -39,12 +39,29 @@ final class RawHTTPConnection {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else {
-            close(descriptor)
+            #if canImport(Glibc)
+            _ = Glibc.close(descriptor)
+            #else
+            _ = Darwin.close(descriptor)
+            #endif
             throw RawHTTPError.connect
         }
     }
 
-    deinit { close(descriptor) }
+    private var isClosed = false
+
+    /// Closes the connection now rather than when it goes away.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        #if canImport(Glibc)
+        _ = Glibc.close(descriptor)
+        #else
+        _ = Darwin.close(descriptor)
+        #endif
+    }
+
+    deinit { close() }
 
     /// Sends `text` in one write.
     func send(_ text: String) throws {
@@ -82,6 +99,34 @@ final class RawHTTPConnection {
     func isClosedByServer() -> Bool {
         var byte: UInt8 = 0
         return recv(descriptor, &byte, 1, 0) == 0
+    }
+
+    /// What ``poll(timeoutMilliseconds:)`` saw.
+    enum PollResult {
+        /// The server closed the connection (end of stream or reset).
+        case closed
+        /// Bytes arrived; they are kept for ``answers(_:)``.
+        case data
+        /// Nothing within the time given.
+        case nothing
+    }
+
+    /// Waits at most `timeoutMilliseconds` for the connection to have something to read.
+    func poll(timeoutMilliseconds: Int32) -> PollResult {
+        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        #if canImport(Glibc)
+        let ready = Glibc.poll(&entry, 1, timeoutMilliseconds)
+        #else
+        let ready = Darwin.poll(&entry, 1, timeoutMilliseconds)
+        #endif
+        guard ready > 0 else { return .nothing }
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let read = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        if read > 0 {
+            received += chunk[0..<read]
+            return .data
+        }
+        return read < 0 && errno == EAGAIN ? .nothing : .closed
     }
 
     /// Removes one whole answer from the received bytes, if there is one.

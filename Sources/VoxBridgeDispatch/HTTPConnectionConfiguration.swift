@@ -1,0 +1,21 @@
+import NIOCore
+
+/// How long the HTTP server waits for slow and idle clients, and how many connections it serves
+/// at once (`--request-timeout-ms`, `--idle-timeout-ms`, `--max-connections`); see
+/// docs/SECURITY.md, "Slow, idle and flooding clients".
+struct HTTPConnectionConfiguration: Sendable, Equatable {
+    /// Bound on a request's head and body, from its first byte (from the connection's opening
+    /// for its first request); past it the request is answered 408 and the connection closed.
+    var requestTimeout: TimeAmount = .seconds(10)
+    /// Bound on a keep-alive connection waiting for its next request.
+    var idleTimeout: TimeAmount = .seconds(60)
+    /// The most connections served at once; past it new connections are closed at once.
+    var maxConnections: Int = 1_024
+
+    /// A configuration; every value has the documented default.
+    init(requestTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(60), maxConnections: Int = 1_024) {
+        self.requestTimeout = requestTimeout
+        self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
+    }
+}
