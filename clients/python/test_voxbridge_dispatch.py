@@ -15,7 +15,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import unittest
 import urllib.request
 from typing import Dict, List, Optional
@@ -236,6 +238,29 @@ class DialoutProtocolTests(unittest.TestCase):
         with self.assertRaises(vd.Unavailable) as caught:
             vd.DispatchClient([dead], token=PICK_TOKEN).pick()
         self.assertEqual([f.instance for f in caught.exception.failures], [dead])
+
+    def test_an_instance_answering_502_the_next_one_answers(self) -> None:
+        class BadGateway(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                self.send_response(502)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        proxy = ThreadingHTTPServer(("127.0.0.1", 0), BadGateway)
+        thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+        thread.start()
+        try:
+            broken = f"http://127.0.0.1:{proxy.server_address[1]}"
+            pick = vd.DispatchClient([broken, self.live.url], token=PICK_TOKEN).pick()
+            self.assertEqual(pick.instance, self.live.url)
+            pick.release()
+        finally:
+            proxy.shutdown()
+            proxy.server_close()
+            thread.join(timeout=5)
 
     def test_a_timeout(self) -> None:
         with socket.socket() as silent:  # listens, never accepts nor answers

@@ -271,8 +271,9 @@ class Dialout:
     Unavailable, …) come out of the iteration too.
 
     Leaving the ``with`` block by an exception while a server has no verdict releases it
-    ``not_placed`` (raise only when the call was not placed). A release that fails does not stop
-    the dialout: the reservation then expires on the dispatcher by itself.
+    ``not_placed`` (raise only when the call was not placed); leaving it normally without a
+    verdict keeps the reservation, as for a placed call. A release that fails does not stop the
+    dialout: the reservation then expires on the dispatcher by itself.
     """
 
     def __init__(self, client: DispatchClient, exclude: Iterable[str] = ()) -> None:
@@ -289,9 +290,10 @@ class Dialout:
         return self._placed
 
     def __enter__(self) -> "Dialout":
+        """The dialout itself: iterate it for servers."""
         return self
 
-    def __exit__(self, exc_type, exc, traceback) -> bool:
+    def __exit__(self, exc_type: Optional[type], exc: Optional[BaseException], traceback: object) -> bool:
         if self._current is not None:
             pick, self._current = self._current, None
             if exc_type is not None:
@@ -299,9 +301,11 @@ class Dialout:
         return False
 
     def __iter__(self) -> "Dialout":
+        """The dialout is its own iterator."""
         return self
 
     def __next__(self) -> Pick:
+        """The next server to try: picked without every server tried so far."""
         if self._placed is not None:
             raise StopIteration
         if self._current is not None:
