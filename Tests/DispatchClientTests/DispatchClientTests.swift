@@ -3,6 +3,18 @@ import Foundation
 import Synchronization
 import Testing
 
+/// The configuration's documented defaults, without a socket.
+@Test("every configuration field has its documented default")
+func configurationDefaults() {
+    let configuration = DispatchClientConfiguration()
+    #expect(configuration.instances == ["http://127.0.0.1:8080"])
+    #expect(configuration.token == nil)
+    #expect(configuration.requestTimeout == .seconds(2))
+    #expect(configuration.connectTimeout == .milliseconds(500))
+    #expect(configuration.maxAttempts == 3)
+    #expect(configuration.maxConnectionsPerInstance == 64)
+}
+
 /// The client against a real `voxbridge-dispatch serve` and a `voxcore-sim` fleet of 3. Serialized:
 /// each test starts its own two children, and the timeout tests want a machine that is not busy
 /// with the other tests' children.
@@ -170,6 +182,19 @@ struct DispatchClientTests {
                 #expect(failures.map(\.instance) == [dead])
             }
             try await alone.shutdown()
+        }
+    }
+
+    @Test("an instance answering 502 without the service's JSON: the next one answers")
+    func instanceBadGateway() async throws {
+        try await LiveDispatcher.with(servers: 1) { live in
+            let proxy = try BadGatewayServer()
+            defer { proxy.stop() }
+            let client = makeClient(live, instances: [proxy.url, live.baseURL])
+            let pick = try await client.pick()
+            #expect(pick.instance == live.baseURL)
+            try await client.release(pick)
+            try await client.shutdown()
         }
     }
 
