@@ -7,7 +7,7 @@ HOST        ?= 127.0.0.1
 PORT        ?= 8080
 APT_PACKAGES = libcurl4-openssl-dev libsqlite3-dev pkg-config
 
-.PHONY: deps build run test clean bench bench-tools demo fuzz fuzz-api fuzz-api-quick soak
+.PHONY: deps build run test test-python clean bench bench-tools demo fuzz fuzz-api fuzz-api-quick soak
 
 ## deps: install the system packages the build needs, when any is missing
 deps:
@@ -29,14 +29,20 @@ build: deps
 run: build
 	.build/release/voxbridge-dispatch serve --host $(HOST) --port $(PORT) --db $(DB)
 
-## test: the whole test suite, then the flood test on its own against a release build of the service
-## (SlowClientTests.swift: its pick-latency bound is about optimized code, and beside the rest of the suite
-## it would starve timing-sensitive tests of CPU), then a short schemathesis pass against the built service
+## test: the whole test suite, the Python client's tests against the debug binaries `swift test`
+## built (voxbridge-dispatch, voxcore-sim), then the flood test on its own against a release build of
+## the service (SlowClientTests.swift: its pick-latency bound is about optimized code, and beside the
+## rest of the suite it would starve timing-sensitive tests of CPU), then a short schemathesis pass
 test: deps
 	$(SWIFT) test
+	$(MAKE) test-python
 	$(SWIFT) build -c release --product voxbridge-dispatch
 	VOXBRIDGE_TEST_RELEASE_SERVE=$(CURDIR)/.build/release/voxbridge-dispatch $(SWIFT) test --skip-build --filter 'SlowClientTests/flood'
 	$(MAKE) fuzz-api-quick
+
+## test-python: clients/python's unittest suite (stdlib only) against .build/debug's real serve and voxcore-sim
+test-python:
+	VOXBRIDGE_BIN_DIR=$(CURDIR)/.build/debug python3 -m unittest discover -s clients/python -p 'test_*.py' -v
 
 ## bench: release-build the dispatcher, voxcore-sim and voxbridge-bench into $(BENCH_SCRATCH) and run every
 ## load scenario, ours and the naive picker side by side (a few minutes); writes the tables into docs/BENCHMARKS.md

@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "FleetPicker", targets: ["FleetPicker"]),
         .library(name: "HealthProber", targets: ["HealthProber"]),
         .library(name: "SettingsStore", targets: ["SettingsStore"]),
+        .library(name: "DispatchClient", targets: ["DispatchClient"]),
         .executable(name: "voxcore-sim", targets: ["VoxcoreSim"]),
         .executable(name: "voxbridge-bench", targets: ["VoxbridgeBench"]),
     ],
@@ -49,6 +50,15 @@ let package = Package(
         .target(
             name: "SettingsStore",
             dependencies: ["CSQLite"]
+        ),
+
+        // The callers' client: the dialout protocol over HTTP; shares only the wire format with the service.
+        .target(
+            name: "DispatchClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
 
         // The executable.
@@ -103,6 +113,7 @@ let package = Package(
             dependencies: [
                 "LoadKit",
                 "HealthProber",
+                "DispatchClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -128,6 +139,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        // Runs the built voxbridge-dispatch and voxcore-sim as child processes; no service module.
+        .testTarget(name: "DispatchClientTests", dependencies: ["DispatchClient"]),
         .testTarget(
             name: "VoxBridgeDispatchTests",
             dependencies: [

@@ -1,33 +1,43 @@
-import Foundation
+import DispatchClient
 
-/// Picks through a running `voxbridge-dispatch`: `POST /v1/pick`, and `POST /v1/release` with
-/// the dialout's outcome after a 429 or a failure.
+/// Picks through a running `voxbridge-dispatch` with the callers' own client: every dialout is
+/// one ``DispatchClient/dial(excluding:onPick:_:)``, so the bench measures what callers get,
+/// releases (`busy`, `failed`, `not_placed`) and retry limit included.
 struct DispatcherPicker: Picker {
-    let http: LoopbackHTTP
-    /// `http://127.0.0.1:PORT` of the dispatcher.
-    let baseURL: String
+    let client: DispatchClient
 
-    func pick(exclude: [String]) async -> PickAnswer {
-        let body = exclude.isEmpty ? nil : #"{"exclude":[\#(exclude.map { "\"\($0)\"" }.joined(separator: ","))]}"#
-        do {
-            let answer = try await http.send(.POST, baseURL + "/v1/pick", json: body)
-            let json = answer.json
-            switch answer.status {
-            case 200:
-                guard let server = json?["server"] as? String else { return .error("pick: no server in answer") }
-                return .picked(server: server, reservation: json?["reservation_id"] as? String)
-            case 503 where json?["error"] as? String == "no_capacity":
-                return .noCapacity
-            default:
-                return .error("pick: HTTP \(answer.status) \(json?["error"] as? String ?? "")")
-            }
-        } catch {
-            return .error("pick: \(error)")
-        }
+    /// Why the placing code ended the dial without a verdict; the dial releases `not_placed`.
+    private enum Stop: Error {
+        case unexpected(Int)
     }
 
-    func release(_ reservation: String, outcome: DialoutOutcome) async {
-        _ = try? await http.send(
-            .POST, baseURL + "/v1/release", json: #"{"reservation_id":"\#(reservation)","reason":"\#(outcome.rawValue)"}"#)
+    func dialout(http: LoopbackHTTP, stats: SideStats, intendedStart: ContinuousClock.Instant) async {
+        stats.add { $0.dialoutsAttempted += 1 }
+        do {
+            try await client.dial(
+                onPick: { event in
+                    // Recorded even when the time bound cancelled it: its latency is at least this long.
+                    stats.recordPick(event.attempt == 1 ? event.ended - intendedStart : event.duration)
+                },
+                { pick in
+                    switch await SimDialout.place(on: pick.server, http: http, stats: stats) {
+                    case .placed: return .placed
+                    case .busy: return .busy
+                    case .failed: return .failed
+                    case .cancelled: throw CancellationError()
+                    case .unexpected(let status): throw Stop.unexpected(status)
+                    }
+                })
+        } catch is CancellationError {
+            stats.add { $0.unfinished += 1 }
+        } catch DispatchClientError.noCapacity {
+            stats.add { $0.noCapacity += 1 }
+        } catch DispatchClientError.retriesExhausted {
+            stats.add { $0.gaveUp += 1 }
+        } catch Stop.unexpected(let status) {
+            stats.error("dialout: HTTP \(status)")
+        } catch {
+            stats.error("pick: \(error)")
+        }
     }
 }

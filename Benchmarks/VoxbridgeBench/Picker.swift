@@ -1,28 +1,12 @@
-/// What one pick answered.
-enum PickAnswer: Sendable, Equatable {
-    /// A server to place the call on, and the reservation to give back if the call fails.
-    case picked(server: String, reservation: String?)
-    /// No server can take a call (503 `no_capacity`, or the naive picker found none).
-    case noCapacity
-    /// Anything else: a transport error, an unexpected status.
-    case error(String)
-}
-
-/// Why a dialout gave its reservation back: the `reason` of `POST /v1/release`.
-enum DialoutOutcome: String, Sendable {
-    /// The fleet server answered 429.
-    case busy
-    /// The fleet server answered 5xx or could not be reached.
-    case failed
-    /// The call was not attempted.
-    case notPlaced = "not_placed"
-}
-
-/// A way of choosing the fleet server for a dialout: the dispatcher (``DispatcherPicker``) or
-/// the naive picker (``NaivePicker``).
+/// A way of choosing the fleet server for each dialout and running the dialout around it: the
+/// dispatcher through the callers' client (``DispatcherPicker``) or the naive picker
+/// (``NaivePicker``).
 protocol Picker: Sendable {
-    /// Chooses a server, never one in `exclude`.
-    func pick(exclude: [String]) async -> PickAnswer
-    /// Gives a reservation back: the dialout did not happen, for `outcome`.
-    func release(_ reservation: String, outcome: DialoutOutcome) async
+    /// Runs one simulated dialout: pick → `POST /livekit/dialout` on the chosen server → on 429
+    /// or 5xx (or no answer) pick again with that server excluded, at most 3 servers; counts
+    /// every pick's latency and the outcome into `stats`.
+    ///
+    /// The first pick's latency runs from `intendedStart` (the arrival's scheduled time in an
+    /// open loop), each retry's from when it was sent.
+    func dialout(http: LoopbackHTTP, stats: SideStats, intendedStart: ContinuousClock.Instant) async
 }

@@ -1,3 +1,4 @@
+import DispatchClient
 import Foundation
 import NIOCore
 import HealthProber
@@ -76,16 +77,31 @@ struct ScenarioRunner {
         guard put.status == 200 else {
             throw ChildProcess.StartError(description: "PUT /v1/settings/voxcore_fleet answered \(put.status): \(String(buffer: put.body))")
         }
-        let picker = DispatcherPicker(http: http, baseURL: baseURL)
+        // The callers' client, sized like the bench's own HTTP client (256 connections, 5 s).
+        let client = DispatchClient(configuration: .init(
+            instances: [baseURL], requestTimeout: .seconds(5), connectTimeout: .seconds(2), maxConnectionsPerInstance: 256))
+        do {
+            let result = try await warmUpAndMeasure(client: client, baseURL: baseURL, servers: servers, sim: sim, dispatcher: dispatcher)
+            try? await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    private func warmUpAndMeasure(
+        client: DispatchClient, baseURL: String, servers: [String], sim: SimControl, dispatcher: ChildProcess
+    ) async throws -> SideResult {
         try await sim.reset()
         let warmUpStart = ContinuousClock.now
         switch scenario.warmUp {
         case .connections:
-            for _ in 0..<8 { await pickAndRelease(picker) }
+            for _ in 0..<8 { await pickAndRelease(client) }
         case .untilDown(let index):
             let deadline = ContinuousClock.now + .seconds(20)
             while ContinuousClock.now < deadline {
-                await pickAndRelease(picker)
+                await pickAndRelease(client)
                 if try await serverState(baseURL: baseURL, url: servers[index]) == "down" { break }
             }
             guard try await serverState(baseURL: baseURL, url: servers[index]) == "down" else {
@@ -95,12 +111,12 @@ struct ScenarioRunner {
         let warmUp = ContinuousClock.now - warmUpStart
         try await sim.reset()
         return try await measure(
-            side: "ours", picker: picker, sim: sim, dispatcher: (dispatcher.pid, baseURL), warmUp: warmUp)
+            side: "ours", picker: DispatcherPicker(client: client), sim: sim, dispatcher: (dispatcher.pid, baseURL), warmUp: warmUp)
     }
 
-    private func pickAndRelease(_ picker: DispatcherPicker) async {
-        if case .picked(_, let reservation?) = await picker.pick(exclude: []) {
-            await picker.release(reservation, outcome: .notPlaced)
+    private func pickAndRelease(_ client: DispatchClient) async {
+        if let pick = try? await client.pick() {
+            try? await client.release(pick, reason: .notPlaced)
         }
     }
 
@@ -143,7 +159,7 @@ struct ScenarioRunner {
             scenario.load,
             beforeRound: { _ in try? await sim.reset() },
             dialout: { intended in
-                await simulateDialout(picker: picker, http: http, stats: stats, intendedStart: intended)
+                await picker.dialout(http: http, stats: stats, intendedStart: intended)
             })
         printer.cancel()
         _ = await printer.value

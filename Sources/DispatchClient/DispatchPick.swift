@@ -1,0 +1,30 @@
+/// One pick's answer: the fleet server to place the call on, and the reservation that holds a
+/// worker there until the server reports the call or the reservation is released.
+public struct DispatchPick: Sendable, Equatable {
+    /// The fleet server's base URL, as the fleet list spells it.
+    public var server: String
+    /// The reservation to name in ``DispatchClient/release(_:reason:)`` when the call did not happen.
+    public var reservationID: String
+    /// The server's free workers before this pick's own reservation.
+    public var available: Int
+    /// The server's configured workers.
+    public var workers: Int
+    /// How long the dispatcher took to decide, in milliseconds, as it reports it.
+    public var elapsedMilliseconds: Double
+    /// The dispatcher instance that answered (one of the configured instances); the release
+    /// goes there first, because reservations live in that instance.
+    public var instance: String
+
+    /// A pick as the dispatcher answered it.
+    public init(
+        server: String, reservationID: String, available: Int, workers: Int,
+        elapsedMilliseconds: Double, instance: String
+    ) {
+        self.server = server
+        self.reservationID = reservationID
+        self.available = available
+        self.workers = workers
+        self.elapsedMilliseconds = elapsedMilliseconds
+        self.instance = instance
+    }
+}

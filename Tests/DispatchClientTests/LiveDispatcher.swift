@@ -1,0 +1,79 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A real `voxbridge-dispatch serve` on 127.0.0.1 port 0 with a temporary SQLite database and
+/// both tokens set, in front of a `voxcore-sim` fleet of `servers` simulated servers (none when 0).
+/// ``with(servers:_:)`` stops both by PID whatever the test does.
+struct LiveDispatcher: Sendable {
+    static let adminToken = "admin-secret"
+    static let pickToken = "pick-secret"
+
+    /// `http://127.0.0.1:PORT` of the dispatcher.
+    let baseURL: String
+    /// The simulated fleet servers' base URLs, in the sim's order.
+    let servers: [String]
+
+    /// Starts the sim (when `servers` > 0) and the dispatcher, registers the fleet, runs `body`,
+    /// and stops both children.
+    static func with<T>(servers count: Int = 3, _ body: (LiveDispatcher) async throws -> T) async throws -> T {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dispatch-client-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var sim: ChildProcess?
+        var dispatcher: ChildProcess?
+        do {
+            var servers: [String] = []
+            if count > 0 {
+                let started = try await ChildProcess(
+                    "voxcore-sim", ["--servers", String(count), "--workers", "16"],
+                    marker: "voxcore-sim ready", log: folder.appendingPathComponent("sim.log").path)
+                sim = started
+                servers = started.output.split(separator: "\n").filter { $0.hasPrefix("server ") }
+                    .compactMap { $0.split(separator: " ").last.map(String.init) }
+            }
+            let serve = try await ChildProcess(
+                "voxbridge-dispatch",
+                ["serve", "--host", "127.0.0.1", "--port", "0", "--db", folder.appendingPathComponent("dispatch.sqlite").path],
+                environment: ["VOXBRIDGE_ADMIN_TOKEN": adminToken, "VOXBRIDGE_PICK_TOKEN": pickToken],
+                marker: "listening on http://", log: folder.appendingPathComponent("serve.log").path)
+            dispatcher = serve
+            guard let line = serve.line(containing: "listening on http://"), let range = line.range(of: "http://") else {
+                throw HarnessError("no listening line:\n\(serve.output)")
+            }
+            let live = LiveDispatcher(baseURL: String(line[range.lowerBound...].prefix { !$0.isWhitespace }), servers: servers)
+            if !servers.isEmpty {
+                let list = servers.map { "\"\($0)\"" }.joined(separator: ",")
+                let put = try await live.request("PUT", "/v1/settings/voxcore_fleet", body: #"{"voxcore_fleet":[\#(list)]}"#, token: adminToken)
+                guard put.status == 200 else { throw HarnessError("PUT fleet answered \(put.status)") }
+            }
+            let result = try await body(live)
+            await serve.stop()
+            await sim?.stop()
+            return result
+        } catch {
+            await dispatcher?.stop()
+            await sim?.stop()
+            throw error
+        }
+    }
+
+    /// One bounded request to the dispatcher; the status and the body.
+    func request(_ method: String, _ path: String, body: String? = nil, token: String? = pickToken) async throws -> (status: Int, body: Data) {
+        var request = URLRequest(url: URL(string: baseURL + path)!, timeoutInterval: 10)
+        request.httpMethod = method
+        if let body { request.httpBody = Data(body.utf8) }
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+
+    /// `voxbridge_releases_total{reason}` from `/metrics` (0 when not yet counted).
+    func releases(_ reason: String) async throws -> Int {
+        let text = String(decoding: try await request("GET", "/metrics").body, as: UTF8.self)
+        let prefix = #"voxbridge_releases_total{reason="\#(reason)"} "#
+        return text.split(separator: "\n").first { $0.hasPrefix(prefix) }
+            .flatMap { Double($0.dropFirst(prefix.count)) }.map { Int($0) } ?? 0
+    }
+}
