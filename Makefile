@@ -29,9 +29,15 @@ build: deps
 run: build
 	.build/release/voxbridge-dispatch serve --host $(HOST) --port $(PORT) --db $(DB)
 
-## test: the whole test suite, then a short schemathesis pass against the built service
+## test: the whole test suite with a private PostgreSQL server (scripts/with-postgres.sh installs
+## Debian's postgresql when missing, starts it on a free loopback port, stops it afterwards), then a
+## short schemathesis pass against the built service
+## The suites that run several `serve` processes against PostgreSQL (propagation latency, outage
+## under 200 picks/s) run afterwards, one test at a time: run beside the rest of the suite on a
+## 2-core machine they would time the machine, not the service, and slow its timing tests.
+PROCESS_TESTS = ClusterTests|PostgresOutageTests
 test: deps
-	$(SWIFT) test
+	scripts/with-postgres.sh sh -c '$(SWIFT) test --skip "$(PROCESS_TESTS)" && $(SWIFT) test --skip-build --no-parallel --filter "$(PROCESS_TESTS)"'
 	$(MAKE) fuzz-api-quick
 
 ## bench: release-build the dispatcher, voxcore-sim and voxbridge-bench into $(BENCH_SCRATCH) and run every

@@ -30,6 +30,8 @@ final class DispatchMetrics: Sendable {
     /// The per-server gauges set at the last scrape, to unregister those of removed servers.
     private let serverGauges: Mutex<[String: [Prometheus.Gauge]]>
     private let reservationsInFlight: Prometheus.Gauge
+    /// 1 while the settings store can be reached, 0 while picks run on the last list loaded.
+    private let storeUp: Prometheus.Gauge
 
     init() {
         let registry = PrometheusCollectorRegistry()
@@ -45,6 +47,8 @@ final class DispatchMetrics: Sendable {
         probeCounters = Mutex([:])
         serverGauges = Mutex([:])
         reservationsInFlight = registry.makeGauge(name: "voxbridge_reservations_in_flight", labels: [])
+        storeUp = registry.makeGauge(name: "voxbridge_store_up", labels: [])
+        storeUp.set(to: 1)
     }
 
     /// Counts one answered pick and its duration.
@@ -62,6 +66,11 @@ final class DispatchMetrics: Sendable {
     /// A falling share means picks wait for probes (a `--freshness-ms` short for the pick rate).
     func recordPickAnsweredInPipeline() {
         pickedInPipeline.increment()
+    }
+
+    /// Records whether the settings store can be reached (`voxbridge_store_up`).
+    func setStoreUp(_ up: Bool) {
+        storeUp.set(to: up ? 1 : 0)
     }
 
     /// Counts one finished probe; `result` is `ok` or the failure's code (`timeout`, …).
