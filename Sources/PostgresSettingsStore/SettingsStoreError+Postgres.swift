@@ -1,3 +1,6 @@
+import Foundation
+import NIOCore
+import NIOPosix
 import PostgresNIO
 import SettingsStore
 
@@ -16,8 +19,7 @@ extension SettingsStoreError {
             return .unavailable(store: store, reason: oneLine(String(describing: error)))
         }
         guard let serverInfo = error.serverInfo else {
-            let underlying = error.underlying.map { ": " + oneLine(String(describing: $0)) } ?? ""
-            return .unavailable(store: store, reason: "\(error.code.description)\(underlying)")
+            return .unavailable(store: store, reason: connectionReason(error))
         }
         let state = serverInfo[.sqlState] ?? ""
         let message = oneLine(serverInfo[.message] ?? "error")
@@ -28,6 +30,29 @@ extension SettingsStoreError {
             return .cannotOpen(path: store, reason: "\(message) (SQLSTATE \(state))")
         }
         return .database(reason: "\(message) (SQLSTATE \(state))")
+    }
+
+    /// "cannot connect to 127.0.0.1:5432: Connection refused" rather than NIO's nested
+    /// descriptions; other failures by their postgres-nio code and underlying error.
+    private static func connectionReason(_ error: PSQLError) -> String {
+        if let failure = error.underlying as? NIOConnectionError {
+            let target = "\(failure.host):\(failure.port)"
+            if let first = failure.connectionErrors.first {
+                if let io = first.error as? IOError {
+                    return "cannot connect to \(target): \(String(cString: strerror(io.errnoCode)))"
+                }
+                return "cannot connect to \(target): \(oneLine(String(describing: first.error)))"
+            }
+            if let dns = failure.dnsAError ?? failure.dnsAAAAError {
+                return "cannot resolve \(failure.host): \(oneLine(String(describing: dns)))"
+            }
+            return "cannot connect to \(target)"
+        }
+        if error.underlying is ChannelError, case .connectTimeout? = error.underlying as? ChannelError {
+            return "no connection within the connect timeout"
+        }
+        let underlying = error.underlying.map { ": " + oneLine(String(describing: $0)) } ?? ""
+        return "\(error.code.description)\(underlying)"
     }
 
     private static func oneLine(_ text: String) -> String {
