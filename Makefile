@@ -29,12 +29,17 @@ build: deps
 run: build
 	.build/release/voxbridge-dispatch serve --host $(HOST) --port $(PORT) --db $(DB)
 
-## test: the whole test suite, the Python client's tests against the debug binaries `swift test`
-## built (voxbridge-dispatch, voxcore-sim), then the flood test on its own against a release build of
-## the service (SlowClientTests.swift: its pick-latency bound is about optimized code, and beside the
-## rest of the suite it would starve timing-sensitive tests of CPU), then a short schemathesis pass
+## test: the whole test suite with a private PostgreSQL server (scripts/with-postgres.sh installs
+## Debian's postgresql when missing, starts it on a free loopback port, stops it afterwards); the
+## suites that run several `serve` processes against PostgreSQL (propagation latency, outage under
+## 200 picks/s) run afterwards, one test at a time: run beside the rest of the suite on a 2-core
+## machine they would time the machine, not the service. Then the Python client's tests against the
+## debug binaries `swift test` built, the flood test on its own against a release build of the
+## service (SlowClientTests.swift: its pick-latency bound is about optimized code), and a short
+## schemathesis pass against the built service.
+PROCESS_TESTS = ClusterTests|PostgresOutageTests
 test: deps
-	$(SWIFT) test
+	scripts/with-postgres.sh sh -c '$(SWIFT) test --skip "$(PROCESS_TESTS)" && $(SWIFT) test --skip-build --no-parallel --filter "$(PROCESS_TESTS)"'
 	$(MAKE) test-python
 	$(SWIFT) build -c release --product voxbridge-dispatch
 	VOXBRIDGE_TEST_RELEASE_SERVE=$(CURDIR)/.build/release/voxbridge-dispatch $(SWIFT) test --skip-build --filter 'SlowClientTests/flood'

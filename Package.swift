@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // System libraries.
@@ -51,6 +53,17 @@ let package = Package(
             name: "SettingsStore",
             dependencies: ["CSQLite"]
         ),
+        .target(
+            name: "PostgresSettingsStore",
+            dependencies: [
+                "SettingsStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
 
         // The callers' client: the dialout protocol over HTTP; shares only the wire format with the service.
         .target(
@@ -68,6 +81,7 @@ let package = Package(
                 "FleetPicker",
                 "HealthProber",
                 "SettingsStore",
+                "PostgresSettingsStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -131,7 +145,19 @@ let package = Package(
         ),
         // FleetPicker only for its seeded random source, which the fuzz tests replay from.
         .testTarget(name: "HealthProberTests", dependencies: ["HealthProber", "FleetPicker"]),
-        .testTarget(name: "SettingsStoreTests", dependencies: ["SettingsStore", "FleetPicker"]),
+        .testTarget(
+            name: "SettingsStoreTests",
+            dependencies: ["SettingsStore", "PostgresSettingsStore", "PostgresTestSupport", "FleetPicker"]
+        ),
+        // A PostgreSQL server for the tests: the shared one `make test` starts, or a private one.
+        .target(
+            name: "PostgresTestSupport",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PostgresTestSupport"
+        ),
         .testTarget(
             name: "BenchmarkToolsTests",
             dependencies: [
@@ -145,6 +171,8 @@ let package = Package(
             name: "VoxBridgeDispatchTests",
             dependencies: [
                 "VoxBridgeDispatch",
+                "PostgresSettingsStore",
+                "PostgresTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),

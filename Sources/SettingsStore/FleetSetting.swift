@@ -35,9 +35,18 @@ public struct SettingsHistoryEntry: Sendable, Equatable {
     public var changedAt: String
     /// Who wrote it.
     public var actor: SettingsActor
+
+    /// Creates a history entry.
+    public init(key: String, urls: [String], version: Int, changedAt: String, actor: SettingsActor) {
+        self.key = key
+        self.urls = urls
+        self.version = version
+        self.changedAt = changedAt
+        self.actor = actor
+    }
 }
 
-/// What ``SettingsStore/addFleetEntry(_:actor:)`` did.
+/// What ``FleetSettingsStore/addFleetEntry(_:actor:)`` did.
 public enum FleetAddResult: Sendable, Equatable {
     /// The entry was appended; the new setting.
     case added(FleetSetting)

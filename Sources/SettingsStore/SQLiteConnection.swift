@@ -3,7 +3,7 @@ import CSQLite
 /// A thin owner of one `sqlite3 *` handle.
 ///
 /// `@unchecked Sendable` is sound because the handle is opened in SQLite's serialized mode
-/// (`SQLITE_OPEN_FULLMUTEX`): SQLite itself serialises every call on it. ``SettingsStore`` also
+/// (`SQLITE_OPEN_FULLMUTEX`): SQLite itself serialises every call on it. ``SQLiteSettingsStore`` also
 /// keeps it inside a `Mutex`, so that a sequence of statements (a transaction) is never
 /// interleaved with another thread's.
 final class SQLiteConnection: @unchecked Sendable {

@@ -1,4 +1,4 @@
-/// What can go wrong with the settings database. Each case's ``description`` is one line for a
+/// What can go wrong with the settings store (SQLite or PostgreSQL). Each case's ``description`` is one line for a
 /// person: the CLI prints it and exits non-zero, `serve` refuses to start with it.
 public enum SettingsStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The file cannot be opened or created (missing folder, permissions).
@@ -19,6 +19,12 @@ public enum SettingsStoreError: Error, Sendable, Equatable, CustomStringConverti
     case versionConflict(expected: Int, current: Int)
     /// Any other SQLite failure, with its result code.
     case sqlite(code: Int, reason: String)
+    /// The settings store (a database server) cannot be reached now; nothing was changed.
+    case unavailable(store: String, reason: String)
+    /// The database server refused a statement for a reason other than being unreachable.
+    case database(reason: String)
+    /// A copy was refused because the target store already holds a list or history.
+    case notEmpty(store: String, version: Int)
 
     /// One line for a person.
     public var description: String {
@@ -34,6 +40,10 @@ public enum SettingsStoreError: Error, Sendable, Equatable, CustomStringConverti
         case .versionConflict(let expected, let current):
             "the settings were changed meanwhile: If-Match names version \(expected), the current version is \(current)"
         case .sqlite(let code, let reason): "settings database error \(code): \(reason)"
+        case .unavailable(let store, let reason): "the settings store \(store) cannot be reached, nothing was changed (\(reason))"
+        case .database(let reason): "settings database error: \(reason)"
+        case .notEmpty(let store, let version):
+            "\(store) already holds a fleet list (version \(version)) or history; nothing was changed (--force replaces it)"
         }
     }
 }

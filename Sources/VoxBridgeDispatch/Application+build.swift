@@ -13,15 +13,15 @@ typealias DispatchRequestContext = BasicRequestContext
 ///
 /// - Parameters:
 ///   - configuration: the resolved configuration (host, port, tokens, picker options).
-///   - store: the open settings database.
+///   - store: the open settings store (SQLite or PostgreSQL; this code does not know which).
 ///   - logger: the process's logger.
 ///   - onServerRunning: called with the real bound port once the server is listening.
 func buildApplication(
     configuration: DispatchConfiguration,
-    store: SettingsStore,
+    store: any FleetSettingsStore,
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) throws -> some ApplicationProtocol {
+) async throws -> some ApplicationProtocol {
     let prober = try HealthProber(configuration: configuration.proberConfiguration)
     let metrics = DispatchMetrics()
     let coordinator = FleetCoordinator(
@@ -39,11 +39,13 @@ func buildApplication(
                 }
             }
         })
-    let follower = FleetListFollower(store: store, coordinator: coordinator, logger: logger)
+    let feed = try await store.makeChangeFeed()
+    let follower = FleetListFollower(feed: feed, coordinator: coordinator, logger: logger)
     follower.refresh()
 
     let access = AccessControl(adminToken: configuration.adminToken, pickToken: configuration.pickToken)
-    let router = buildRouter(store: store, coordinator: coordinator, follower: follower, metrics: metrics, access: access)
+    let router = buildRouter(
+        store: store, feed: feed, coordinator: coordinator, follower: follower, metrics: metrics, access: access)
     let fastPath = PickFastPathHandler.Dependencies(coordinator: coordinator, follower: follower, metrics: metrics, access: access)
     let connections = configuration.connectionConfiguration(fileLimit: FileLimit.current()?.soft ?? 1_024)
     let gate = ConnectionGate(limit: connections.maxConnections, metrics: metrics)
@@ -58,15 +60,19 @@ func buildApplication(
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
-    // Services stop in reverse order, after the HTTP server: background probes, then curl.
-    application.addServices(ProberService(prober: prober), BackgroundProbeService(coordinator: coordinator))
+    // Services stop in reverse order, after the HTTP server: background probes, curl, then the
+    // store's listener.
+    application.addServices(
+        StoreFollowService(feed: feed, metrics: metrics, logger: logger),
+        ProberService(prober: prober), BackgroundProbeService(coordinator: coordinator))
     return application
 }
 
 /// The router with every route of the API (wrapped in ``AllowedMethodsResponder`` and
 /// ``JSONErrorResponder`` by the application).
 func buildRouter(
-    store: SettingsStore,
+    store: any FleetSettingsStore,
+    feed: any FleetChangeFeed,
     coordinator: FleetCoordinator<ContinuousClock>,
     follower: FleetListFollower,
     metrics: DispatchMetrics,
@@ -74,9 +80,15 @@ func buildRouter(
 ) -> Router<DispatchRequestContext> {
     let router = Router(context: DispatchRequestContext.self)
 
+    // Still 200 while the store is unreachable: the process serves picks from the last list
+    // loaded, so a supervisor must not restart it; the body says what is missing.
     router.get("/health") { _, _ in
-        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+        let body: JSONValue = switch feed.availability {
+        case .available: .object(["status": .string("ok")])
+        case .unavailable(let reason): .object(["status": .string("degraded"), "reason": .string("settings store unreachable: \(reason)")])
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: body.encoded())))
     }
     SettingsController(store: store, access: access).addRoutes(to: router)
     PickController(coordinator: coordinator, follower: follower, metrics: metrics, access: access).addRoutes(to: router)

@@ -12,6 +12,15 @@ struct CommandLineFailure: Error, CustomStringConvertible {
     }
 
     /// Runs `body`, turning its typed error into a one-line failure.
+    static func wrap<T, E: Error & CustomStringConvertible>(_ body: () async throws(E) -> T) async throws(CommandLineFailure) -> T {
+        do {
+            return try await body()
+        } catch {
+            throw CommandLineFailure(error.description)
+        }
+    }
+
+    /// Runs `body`, turning its typed error into a one-line failure.
     static func wrap<T, E: Error & CustomStringConvertible>(_ body: () throws(E) -> T) throws(CommandLineFailure) -> T {
         do {
             return try body()

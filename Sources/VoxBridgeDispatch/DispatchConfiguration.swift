@@ -9,8 +9,9 @@ struct DispatchConfiguration: Sendable, Equatable {
     var host: String = "127.0.0.1"
     /// The port to bind; 0 picks a free one (the "listening on" line shows it).
     var port: Int = 8080
-    /// The SQLite settings database file.
-    var databasePath: String = "voxbridge.sqlite"
+    /// The settings store: the SQLite file `--db` (default `voxbridge.sqlite`) or the PostgreSQL
+    /// database `--store`.
+    var settingsStore: SettingsStoreLocation = .sqlite(path: DispatchConfiguration.defaultDatabasePath)
     /// Bound on each health probe, connect and answer together.
     var probeTimeout: Duration = .milliseconds(500)
     /// How old (by its start) a reading may be and still serve a pick; zero: every pick probes.
@@ -67,6 +68,9 @@ struct DispatchConfiguration: Sendable, Equatable {
             idleTimeout: .nanoseconds(idleTimeout.nanoseconds),
             maxConnections: maxConnections ?? Self.defaultMaxConnections(fileLimit: fileLimit))
     }
+
+    /// The SQLite file used when neither `--db` nor `--store` is given.
+    static let defaultDatabasePath = "voxbridge.sqlite"
 
     /// The largest request body accepted, on every route (an `exclude` list of 256 long URLs fits).
     static let maximumRequestBodyBytes = 1 << 20

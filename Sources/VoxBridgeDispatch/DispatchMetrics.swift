@@ -40,6 +40,8 @@ final class DispatchMetrics: Sendable {
     private let requestsTimedOut: CoreMetrics.Counter
     /// Connections closed for waiting too long for a request (idle keep-alive, or new and silent).
     private let connectionsClosedIdle: CoreMetrics.Counter
+    /// 1 while the settings store can be reached, 0 while picks run on the last list loaded.
+    private let storeUp: Prometheus.Gauge
 
     init() {
         let registry = PrometheusCollectorRegistry()
@@ -62,6 +64,8 @@ final class DispatchMetrics: Sendable {
         connectionsRefused = Counter(label: "voxbridge_http_connections_refused_total", factory: factory)
         requestsTimedOut = Counter(label: "voxbridge_http_requests_timed_out_total", factory: factory)
         connectionsClosedIdle = Counter(label: "voxbridge_http_connections_closed_idle_total", factory: factory)
+        storeUp = registry.makeGauge(name: "voxbridge_store_up", labels: [])
+        storeUp.set(to: 1)
     }
 
     /// Counts a connection admitted (`+1`) or closed (`-1`) in `voxbridge_http_connections_open`.
@@ -104,6 +108,11 @@ final class DispatchMetrics: Sendable {
     /// Counts one accepted release by its reason.
     func recordRelease(_ reason: ReleaseReason) {
         releases[reason]?.increment()
+    }
+
+    /// Records whether the settings store can be reached (`voxbridge_store_up`).
+    func setStoreUp(_ up: Bool) {
+        storeUp.set(to: up ? 1 : 0)
     }
 
     /// Counts one finished probe; `result` is `ok` or the failure's code (`timeout`, …).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import SettingsStore
 
 /// `voxbridge-dispatch fleet list|add|remove`: the operators' way to change the fleet list from a
@@ -8,7 +9,7 @@ import SettingsStore
 struct FleetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet",
-        abstract: "List, add or remove fleet servers in the settings database.",
+        abstract: "List, add or remove fleet servers in the settings store (SQLite or PostgreSQL).",
         subcommands: [List.self, Add.self, Remove.self]
     )
 
@@ -27,16 +28,34 @@ struct FleetCommand: AsyncParsableCommand {
         }
     }
 
-    /// The `--db` option shared by the fleet subcommands.
+    /// The `--db` and `--store` options shared by the fleet subcommands.
     struct DatabaseOption: ParsableArguments {
         @Option(help: "SQLite settings database (default: VOXBRIDGE_DB or voxbridge.sqlite).")
         var db: String?
 
-        func open() throws(CommandLineFailure) -> SettingsStore {
-            let path = ConfigurationResolver(environment: ProcessInfo.processInfo.environment).string("db", db)
-                ?? DispatchConfiguration().databasePath
-            return try CommandLineFailure.wrap { () throws(SettingsStoreError) in try SettingsStore(path: path) }
+        @Option(help: "PostgreSQL settings store postgres://USER@HOST:PORT/DATABASE (default: VOXBRIDGE_STORE); instead of --db.")
+        var store: String?
+
+        func open() async throws(CommandLineFailure) -> any FleetSettingsStore {
+            let location = try SettingsStoreLocation.resolve(
+                db: db, store: store, environment: ProcessInfo.processInfo.environment,
+                defaultPath: DispatchConfiguration.defaultDatabasePath)
+            // postgres-nio logs nothing the command's one line does not already say.
+            let logger = Logger(label: "voxbridge-dispatch-fleet", factory: { _ in SwiftLogNoOpLogHandler() })
+            return try await CommandLineFailure.wrap { () async throws(SettingsStoreError) in try await location.open(logger: logger) }
         }
+    }
+
+    /// Runs `body` on `store` and closes it, also when `body` fails.
+    static func using<T>(_ store: any FleetSettingsStore, _ body: () async throws(SettingsStoreError) -> T) async throws(CommandLineFailure) -> T {
+        let result: Result<T, SettingsStoreError>
+        do {
+            result = .success(try await body())
+        } catch {
+            result = .failure(error)
+        }
+        await store.close()
+        return try CommandLineFailure.wrap { () throws(SettingsStoreError) in try result.get() }
     }
 
     /// `fleet list`: one entry a line.
@@ -45,8 +64,8 @@ struct FleetCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOption
 
         func run() async throws {
-            let store = try database.open()
-            let setting = try CommandLineFailure.wrap { () throws(SettingsStoreError) in try store.fleet() }
+            let store = try await database.open()
+            let setting = try await FleetCommand.using(store) { () async throws(SettingsStoreError) in try await store.fleet() }
             for url in setting.list.urls { print(url) }
         }
     }
@@ -78,9 +97,9 @@ struct FleetCommand: AsyncParsableCommand {
                 configuration.probeCAFile = resolver.string("probe-ca-file", probeCAFile)
                 verification = try await FleetVerifier.verify(entry, configuration: configuration.proberConfiguration)
             }
-            let store = try database.open()
-            let result = try CommandLineFailure.wrap { () throws(SettingsStoreError) in
-                try store.addFleetEntry(entry, actor: .cli)
+            let store = try await database.open()
+            let result = try await FleetCommand.using(store) { () async throws(SettingsStoreError) in
+                try await store.addFleetEntry(entry, actor: .cli)
             }
             switch result {
             case .added(let setting):
@@ -102,9 +121,9 @@ struct FleetCommand: AsyncParsableCommand {
 
         func run() async throws {
             let entry = try FleetCommand.entry(url)
-            let store = try database.open()
-            let removed = try CommandLineFailure.wrap { () throws(SettingsStoreError) in
-                try store.removeFleetEntry(entry, actor: .cli)
+            let store = try await database.open()
+            let removed = try await FleetCommand.using(store) { () async throws(SettingsStoreError) in
+                try await store.removeFleetEntry(entry, actor: .cli)
             }
             guard let setting = removed else {
                 throw CommandLineFailure("\(entry.url) is not in the fleet list; nothing changed")

@@ -4,7 +4,7 @@ import Hummingbird
 import Logging
 import SettingsStore
 
-/// `voxbridge-dispatch serve`: opens the settings database and serves the HTTP API until
+/// `voxbridge-dispatch serve`: opens the settings store (SQLite or PostgreSQL) and serves the HTTP API until
 /// SIGTERM or SIGINT, then finishes the requests in flight and exits 0.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,33 +15,32 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: ServeOptions
 
     func run() async throws {
-        let configuration = try CommandLineFailure.wrap { () throws(ConfigurationError) in
-            try options.resolve(environment: ProcessInfo.processInfo.environment)
-        }
+        let configuration = try options.resolve(environment: ProcessInfo.processInfo.environment)
         guard configuration.adminToken != nil || configuration.bindsLoopbackOnly else {
             throw CommandLineFailure(
                 "refusing to bind \(configuration.host) without VOXBRIDGE_ADMIN_TOKEN: settings writes would be open to the network; set the token or bind 127.0.0.1")
         }
         let logger = makeLogger(level: configuration.logLevel)
         Self.raiseFileLimit(configuration: configuration, logger: logger)
-        let store = try CommandLineFailure.wrap { () throws(SettingsStoreError) in
-            try SettingsStore(path: configuration.databasePath)
+        let store = try await CommandLineFailure.wrap { () async throws(SettingsStoreError) in
+            try await configuration.settingsStore.open(logger: logger)
         }
-        let application = try Self.application(configuration: configuration, store: store, logger: logger)
+        let application = try await Self.application(configuration: configuration, store: store, logger: logger)
         try await application.runService()
+        await store.close()
     }
 }
 
 extension ServeCommand {
     /// The application, or a one-line failure when it cannot be built (an unusable CA file).
     static func application(
-        configuration: DispatchConfiguration, store: SettingsStore, logger: Logger
-    ) throws(CommandLineFailure) -> some ApplicationProtocol {
+        configuration: DispatchConfiguration, store: any FleetSettingsStore, logger: Logger
+    ) async throws(CommandLineFailure) -> some ApplicationProtocol {
         do {
             // Supervisors, scripts and tests wait for this line: it is written at any log level.
             var lifecycleLogger = logger
             lifecycleLogger.logLevel = min(logger.logLevel, .info)
-            return try buildApplication(configuration: configuration, store: store, logger: logger) { [lifecycleLogger] port in
+            return try await buildApplication(configuration: configuration, store: store, logger: logger) { [lifecycleLogger] port in
                 lifecycleLogger.info("listening on \(configuration.baseURL(port: port))")
             }
         } catch {

@@ -13,6 +13,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "SQLite settings database (default voxbridge.sqlite).")
     var db: String?
 
+    @Option(help: "PostgreSQL settings store, postgres://USER@HOST:PORT/DATABASE, shared by several instances (instead of --db).")
+    var store: String?
+
     @Option(name: .customLong("probe-timeout-ms"), help: "Bound on each health probe in ms (default 500).")
     var probeTimeoutMilliseconds: Int?
 
@@ -53,13 +56,19 @@ struct ServeOptions: ParsableArguments {
     var logLevel: String?
 
     /// Resolves the options against `environment` into a configuration.
-    /// - Throws: ``ConfigurationError`` naming the option or variable with a bad value.
-    func resolve(environment: [String: String]) throws(ConfigurationError) -> DispatchConfiguration {
+    /// - Throws: a one-line failure naming the option or variable with a bad value.
+    func resolve(environment: [String: String]) throws(CommandLineFailure) -> DispatchConfiguration {
+        var configuration = try CommandLineFailure.wrap { () throws(ConfigurationError) in try resolveOptions(environment: environment) }
+        configuration.settingsStore = try SettingsStoreLocation.resolve(
+            db: db, store: store, environment: environment, defaultPath: DispatchConfiguration.defaultDatabasePath)
+        return configuration
+    }
+
+    private func resolveOptions(environment: [String: String]) throws(ConfigurationError) -> DispatchConfiguration {
         let resolver = ConfigurationResolver(environment: environment)
         var configuration = DispatchConfiguration()
         configuration.host = resolver.string("host", host) ?? configuration.host
         configuration.port = try resolver.integer("port", port, in: 0...65_535) ?? configuration.port
-        configuration.databasePath = resolver.string("db", db) ?? configuration.databasePath
         if let value = try resolver.integer("probe-timeout-ms", probeTimeoutMilliseconds, in: 1...600_000) {
             configuration.probeTimeout = .milliseconds(value)
         }

@@ -1,21 +1,20 @@
 import Foundation
 import Hummingbird
-import NIOPosix
 import SettingsStore
 
 /// `GET` and `PUT /v1/settings/voxcore_fleet`: the settings page's view of the fleet list.
 struct SettingsController: Sendable {
-    let store: SettingsStore
+    let store: any FleetSettingsStore
     let access: AccessControl
 
     func addRoutes(to router: Router<some RequestContext>) {
-        router.get("/v1/settings/voxcore_fleet") { request, _ in try self.read(request) }
+        router.get("/v1/settings/voxcore_fleet") { request, _ in try await self.read(request) }
         router.put("/v1/settings/voxcore_fleet") { request, _ in try await self.write(request) }
     }
 
-    private func read(_ request: Request) throws -> Response {
+    private func read(_ request: Request) async throws -> Response {
         try access.requirePicker(request)
-        return Self.response(for: try Self.mapStoreError { () throws(SettingsStoreError) in try store.fleet() })
+        return Self.response(for: try await Self.mapStoreError { () async throws(SettingsStoreError) in try await store.fleet() })
     }
 
     /// Checks in the contract's order of precedence: 401, 413, 400, 412.
@@ -24,23 +23,12 @@ struct SettingsController: Sendable {
         let body = try await RequestBody.collect(request, limit: DispatchConfiguration.maximumRequestBodyBytes)
         let list = try Self.decodeFleetList(body)
         let expectedVersion = try Self.expectedVersion(request)
-        // The write may wait up to SQLite's busy timeout for another process's lock (a `fleet`
-        // command). Request handlers run on NIO's event loop threads (main.swift makes them
-        // Swift's global executor), where the picks of every other connection on that loop would
-        // wait with it; NIO's blocking-I/O pool takes the wait instead.
-        let store = store
-        do {
-            let setting = try await NIOThreadPool.singleton.runIfActive {
-                try Self.mapStoreError { () throws(SettingsStoreError) in
-                    try store.replaceFleet(with: list, expectedVersion: expectedVersion, actor: .api)
-                }
-            }
-            return Self.response(for: setting)
-        } catch is CancellationError {
-            // Cancelled before the pool ran it (shutdown): nothing was written.
-            throw APIError(status: .serviceUnavailable, code: "settings_unavailable",
-                           message: "the service is stopping; the fleet list was not written")
+        // The store keeps slow work off this event loop thread (SQLite: a dispatch queue, for its
+        // busy timeout; PostgreSQL: non-blocking I/O).
+        let setting = try await Self.mapStoreError { () async throws(SettingsStoreError) in
+            try await store.replaceFleet(with: list, expectedVersion: expectedVersion, actor: .api)
         }
+        return Self.response(for: setting)
     }
 
     // MARK: - Request parts
@@ -101,10 +89,14 @@ struct SettingsController: Sendable {
             body: .init(byteBuffer: ByteBuffer(bytes: body.encoded())))
     }
 
-    /// Runs a store call, answering its failures: a version conflict is 412, storage trouble 503.
-    static func mapStoreError<T>(_ body: () throws(SettingsStoreError) -> T) throws(APIError) -> T {
+    /// Runs a store call, answering its failures: a version conflict is 412, an unreachable store
+    /// 503 `store_unavailable`, other storage trouble 503 `settings_unavailable`.
+    static func mapStoreError<T>(_ body: () async throws(SettingsStoreError) -> T) async throws(APIError) -> T {
         do {
-            return try body()
+            return try await body()
+        } catch .unavailable(let store, let reason) {
+            throw APIError(status: .serviceUnavailable, code: "store_unavailable",
+                           message: SettingsStoreError.unavailable(store: store, reason: reason).description)
         } catch .versionConflict(let expected, let current) {
             throw APIError(status: .preconditionFailed, code: "version_conflict",
                            message: SettingsStoreError.versionConflict(expected: expected, current: current).description,

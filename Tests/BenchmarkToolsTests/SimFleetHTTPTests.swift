@@ -11,21 +11,26 @@ import Testing
 struct SimFleetHTTPTests {
     @Test("429 at capacity over HTTP, a worker freed when its call ends, health counted", .timeLimit(.minutes(1)))
     func dialoutsAndHealth() async throws {
-        let fleet = SimFleet(servers: [.init(workers: 2)], callDuration: .fixed(milliseconds: 300))
+        // Calls last 5 s: long enough that the two calls are still active when the third dialout
+        // and the health read arrive, also on a loaded machine (300 ms was not, beside the
+        // PostgreSQL tests on 2 cores).
+        let fleet = SimFleet(servers: [.init(workers: 2)], callDuration: .fixed(milliseconds: 5_000))
         try await withRunningFleet(fleet) { ports, client in
             let server = ports.serverURLs[0]
             #expect(try await status(client, .POST, server + "/livekit/dialout") == 200)
             #expect(try await status(client, .POST, server + "/livekit/dialout") == 200)
             #expect(try await status(client, .POST, server + "/livekit/dialout") == 429)
             let (code, body) = try await send(client, .GET, server + "/health/fleet")
+            let healthAnswered = ContinuousClock.now
             #expect(code == 200)
             let health = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
             #expect(health?["workers"] as? Int == 2)
             #expect(health?["active_calls"] as? Int == 2)
             #expect(health?["available"] as? Int == 0)
             #expect(health?["status"] as? String == "ok")
-            // The calls last 300 ms; after them a worker is free again.
-            try await Task.sleep(for: .milliseconds(400))
+            // The calls last 5 s and both started before the health answer came back: 5.2 s after
+            // it, a worker is free again.
+            try await Task.sleep(until: healthAnswered + .milliseconds(5_200))
             #expect(try await status(client, .POST, server + "/livekit/dialout") == 200)
             #expect(fleet.stats()[0].rejected429 == 1)
             #expect(fleet.healthRequestsTotal == 1)

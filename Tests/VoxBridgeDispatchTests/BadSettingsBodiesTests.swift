@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import PostgresTestSupport
 import SettingsStore
 import Testing
 @testable import VoxBridgeDispatch
@@ -76,12 +77,12 @@ struct BadSettingsBodiesTests {
         return raw
     }()
 
-    @Test("at least 50 bad bodies each answer a 4xx JSON error; the stored list is unchanged")
-    func badBodies() async throws {
+    @Test("at least 50 bad bodies each answer a 4xx JSON error; the stored list is unchanged", arguments: TestStoreKind.testable)
+    func badBodies(kind: TestStoreKind) async throws {
         #expect(Self.badBodies.count >= 50)
-        let app = try TestApplication()
+        let app = try await TestApplication(kind)
         let good = try FleetList(validating: ["https://keep.example.com"])
-        try app.store.replaceFleet(with: good, actor: .cli)
+        try await app.store.replaceFleet(with: good, actor: .cli)
 
         try await app.test { client in
             for (name, bytes) in Self.badBodies {
@@ -97,8 +98,8 @@ struct BadSettingsBodiesTests {
                 #expect(response.status == .ok)
             }
         }
-        #expect(try app.store.fleet().list == good)
-        #expect(try app.store.fleet().version == 1)
-        #expect(try app.store.history().count == 1)
+        #expect(try await app.store.fleet().list == good)
+        #expect(try await app.store.fleet().version == 1)
+        #expect(try await app.store.history().count == 1)
     }
 }

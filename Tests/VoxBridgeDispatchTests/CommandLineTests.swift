@@ -3,7 +3,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import SettingsStore
+@testable import SettingsStore
 import Testing
 
 /// Runs the built `voxbridge-dispatch` executable, as an operator would.
@@ -97,17 +97,17 @@ struct CommandLineTests {
         result = try DispatchProcess.runBlocking(["fleet", "remove", "https://a.example.com", "--db", db])
         #expect(result.status == 0)
 
-        let store = try SettingsStore(path: db)
-        #expect(try store.fleet().list.urls == ["http://127.0.0.1:9001"])
-        #expect(try store.fleet().version == 3)
-        #expect(try store.history().map(\.actor) == [.cli, .cli, .cli])
+        let store = try SQLiteSettingsStore(path: db)
+        #expect(try store.fleetNow().list.urls == ["http://127.0.0.1:9001"])
+        #expect(try store.fleetNow().version == 3)
+        #expect(try store.historyNow(limit: 100).map(\.actor) == [.cli, .cli, .cli])
     }
 
     @Test("the database can come from VOXBRIDGE_DB")
     func databaseFromEnvironment() throws {
         let result = try DispatchProcess.runBlocking(["fleet", "add", "https://a.example.com"], environment: ["VOXBRIDGE_DB": db])
         #expect(result.status == 0)
-        #expect(try SettingsStore(path: db).fleet().list.urls == ["https://a.example.com"])
+        #expect(try SQLiteSettingsStore(path: db).fleetNow().list.urls == ["https://a.example.com"])
     }
 
     @Test("an invalid URL is one line on stderr, exit 1, nothing changed", arguments: [
@@ -120,7 +120,7 @@ struct CommandLineTests {
         #expect(result.standardError.split(separator: "\n").count == 1)
         #expect(!result.standardError.contains("Fatal error"))
         if FileManager.default.fileExists(atPath: db) {
-            #expect(try SettingsStore(path: db).fleet().version == 0)
+            #expect(try SQLiteSettingsStore(path: db).fleetNow().version == 0)
         }
     }
 
@@ -243,8 +243,8 @@ struct CommandLineTests {
     func gracefulShutdownAnswersPicks() async throws {
         let slow = try await FakeFleetServer(mode: .hang)
         let good = try await FakeFleetServer(available: 5)
-        let store = try SettingsStore(path: db)
-        try store.replaceFleet(with: FleetList(validating: [slow.url, good.url]), actor: .cli)
+        let store = try SQLiteSettingsStore(path: db)
+        try store.replaceFleetNow(with: FleetList(validating: [slow.url, good.url]), expectedVersion: nil, actor: .cli)
         // Freshness 0: no background refresh, so the first probe to reach the slow server is the pick's.
         let (process, port) = try Self.startServe(["--db", db, "--probe-timeout-ms", "1500", "--freshness-ms", "0"])
         defer { if process.isRunning { process.terminate() } }
@@ -289,6 +289,6 @@ struct CommandLineTests {
         result = try await DispatchProcess.run(["fleet", "add", healthy.url, "--verify", "--db", db])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("healthy, 7 of 16 workers free"))
-        #expect(try SettingsStore(path: db).fleet().list.urls == [healthy.url])
+        #expect(try SQLiteSettingsStore(path: db).fleetNow().list.urls == [healthy.url])
     }
 }

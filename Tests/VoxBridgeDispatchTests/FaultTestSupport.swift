@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import PostgresTestSupport
 @testable import VoxBridgeDispatch
 
 /// A `voxbridge-dispatch serve --port 0` child process for the fault tests, optionally started
@@ -42,6 +43,16 @@ final class ServeProcess {
 
     var base: String { "http://127.0.0.1:\(port)" }
 
+    /// Starts `count` instances, each waited for on a thread of its own (not a concurrency thread).
+    static func start(count: Int, _ arguments: [String], logFile: @escaping @Sendable (Int) -> String) async throws -> [ServeProcess] {
+        var started: [ServeProcess] = []
+        for index in 0..<count {
+            let process = try await offThread { UncheckedBox(try ServeProcess(arguments, logFile: logFile(index))) }
+            started.append(process.value)
+        }
+        return started
+    }
+
     /// SIGKILL: no shutdown code runs.
     func kill9() {
         kill(process.processIdentifier, SIGKILL)
@@ -59,6 +70,12 @@ final class ServeProcess {
     }
 
     deinit { stop() }
+}
+
+/// Carries a value that is not `Sendable` out of the thread that made it, which no longer uses it.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 /// A bounded HTTP call over a real socket.

@@ -1,6 +1,6 @@
 import CSQLite
 import Foundation
-import SettingsStore
+@testable import SettingsStore
 import Testing
 @testable import VoxBridgeDispatch
 
@@ -49,15 +49,15 @@ struct FaultTests {
 
         // The file opens (quick_check passes) and holds the last acknowledged write, or the one in
         // flight when it committed before the kill: never a torn or older one.
-        let store = try SettingsStore(path: db)
-        let stored = try store.fleet()
+        let store = try SQLiteSettingsStore(path: db)
+        let stored = try store.fleetNow()
         if stored.version == acknowledged.version {
             #expect(stored.list.urls == acknowledged.list)
         } else {
             #expect(stored.version == acknowledged.version + 1)
             #expect(stored.list.urls == inFlight?.list)
         }
-        let newest = try #require(try store.history(limit: 1).first)
+        let newest = try #require(try store.historyNow(limit: 1).first)
         #expect(newest.version == stored.version && newest.urls == stored.list.urls)
 
         // serve starts on it again, shows it, and takes the next write.
@@ -100,7 +100,7 @@ struct FaultTests {
     func cliWriteDuringLongRead() async throws {
         let db = folder.file("read.sqlite")
         let healthy = try await FakeFleetServer(available: 9)
-        try SettingsStore(path: db).replaceFleet(with: FleetList(validating: ["http://127.0.0.1:1"]), actor: .cli)
+        try SQLiteSettingsStore(path: db).replaceFleetNow(with: FleetList(validating: ["http://127.0.0.1:1"]), expectedVersion: nil, actor: .cli)
         let serve = try ServeProcess(["--db", db, "--probe-timeout-ms", "300"], logFile: folder.file("read.log"))
         defer { serve.stop() }
         #expect(try await send("POST", serve.base + "/v1/pick").status == 503)
@@ -129,7 +129,7 @@ struct FaultTests {
     @Test("a fleet CLI write waits within the busy timeout for another process's write lock")
     func cliWriteWaitsForWriter() throws {
         let db = folder.file("busy.sqlite")
-        _ = try SettingsStore(path: db)
+        _ = try SQLiteSettingsStore(path: db)
         let writer = try SideConnection(db)
         #expect(writer.execute("BEGIN IMMEDIATE") == SQLITE_OK)
         // Let go of the lock after 1.5 s, well inside the CLI's 5 s busy timeout.
@@ -140,14 +140,14 @@ struct FaultTests {
         let elapsed = ContinuousClock.now - start
         #expect(result.status == 0, "\(result.standardError)")
         #expect(elapsed >= .seconds(1), "the CLI waited for the lock: \(elapsed)")
-        #expect(try SettingsStore(path: db).fleet().list.urls == ["https://a.example.com"])
+        #expect(try SQLiteSettingsStore(path: db).fleetNow().list.urls == ["https://a.example.com"])
     }
 
     @Test("a settings write waiting for another process's write lock does not hold up picks")
     func writeWaitingForLockDoesNotStallPicks() async throws {
         let db = folder.file("stall.sqlite")
         let healthy = try await FakeFleetServer(available: 50, workers: 50)
-        try SettingsStore(path: db).replaceFleet(with: FleetList(validating: [healthy.url]), actor: .cli)
+        try SQLiteSettingsStore(path: db).replaceFleetNow(with: FleetList(validating: [healthy.url]), expectedVersion: nil, actor: .cli)
         let serve = try ServeProcess(["--db", db], logFile: folder.file("stall.log"))
         defer { serve.stop() }
         #expect(try await send("POST", serve.base + "/v1/pick").status == 200)
@@ -190,8 +190,8 @@ struct FaultTests {
         let healthy = try await FakeFleetServer(available: 7)
         let db = folder.file("readonly.sqlite")
         do {
-            let store = try SettingsStore(path: db)
-            try store.replaceFleet(with: FleetList(validating: [healthy.url]), actor: .cli)
+            let store = try SQLiteSettingsStore(path: db)
+            try store.replaceFleetNow(with: FleetList(validating: [healthy.url]), expectedVersion: nil, actor: .cli)
         }
         // The folder stays writable (SQLite keeps its -wal and -shm files there); the file is not.
         chmod(folder.path, 0o777)
@@ -218,7 +218,7 @@ struct FaultTests {
         serve.stop()
         await healthy.stop()
         chmod(db, 0o644)
-        #expect(try SettingsStore(path: db).fleet().version == 1)
+        #expect(try SQLiteSettingsStore(path: db).fleetNow().version == 1)
     }
 
     @Test("a full disk: writes answer 503 (CLI one line, exit 1) and change nothing, picks go on, writes work once there is room",
@@ -232,8 +232,8 @@ struct FaultTests {
         defer { system(["umount", "-l", mountPoint]) }
         let db = mountPoint + "/settings.sqlite"
         do {
-            let store = try SettingsStore(path: db)
-            try store.replaceFleet(with: FleetList(validating: [healthy.url]), actor: .cli)
+            let store = try SQLiteSettingsStore(path: db)
+            try store.replaceFleetNow(with: FleetList(validating: [healthy.url]), expectedVersion: nil, actor: .cli)
         }
 
         let serve = try ServeProcess(["--db", db], logFile: folder.file("full.log"))
@@ -270,9 +270,9 @@ struct FaultTests {
         #expect(retry.json["version"] as? Int == 2)
         serve.stop()
         await healthy.stop()
-        let store = try SettingsStore(path: db)
-        #expect(try store.fleet().version == 2)
-        #expect(try store.history().map(\.version) == [2, 1])
+        let store = try SQLiteSettingsStore(path: db)
+        #expect(try store.fleetNow().version == 2)
+        #expect(try store.historyNow(limit: 100).map(\.version) == [2, 1])
     }
 
     /// A settings write the storage refused: 503 `settings_unavailable` naming the cause, in

@@ -5,7 +5,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import NIOHTTPTypes
-import SettingsStore
+@testable import SettingsStore
 import Synchronization
 import Testing
 @testable import VoxBridgeDispatch
@@ -56,12 +56,12 @@ struct PickFastPathHandlerTests {
         /// Readings stay fresh for a minute unless told otherwise, so a slow test machine
         /// cannot turn a ready pick into one that waits.
         init(pickToken: String? = nil, freshness: Duration = .seconds(60)) throws {
-            let store = try SettingsStore(path: folder.file("settings.sqlite"))
-            try store.replaceFleet(with: FleetList(validating: PickFastPathHandlerTests.fleet), actor: .api)
+            let store = try SQLiteSettingsStore(path: folder.file("settings.sqlite"))
+            try store.replaceFleetNow(with: FleetList(validating: PickFastPathHandlerTests.fleet), expectedVersion: nil, actor: .api)
             coordinator = FleetCoordinator(configuration: .init(freshness: freshness), prober: prober, clock: ContinuousClock())
             var logger = Logger(label: "test")
             logger.logLevel = .critical
-            let follower = FleetListFollower(store: store, coordinator: coordinator, logger: logger)
+            let follower = FleetListFollower(feed: SQLiteChangeFeed(store: store), coordinator: coordinator, logger: logger)
             follower.refresh()
             let dependencies = PickFastPathHandler.Dependencies(
                 coordinator: coordinator, follower: follower, metrics: DispatchMetrics(),

@@ -40,7 +40,7 @@ struct PickServiceTests {
     func mostAvailableWins(transport: Transport) async throws {
         let fakes = [try await FakeFleetServer(available: 3), try await FakeFleetServer(available: 11), try await FakeFleetServer(available: 7)]
         let app = try TestApplication()
-        try app.setFleet(fakes.map(\.url))
+        try await app.setFleet(fakes.map(\.url))
         try await app.test(transport.setup) { client in
             let answer = try await client.pick()
             #expect(answer.status == .ok)
@@ -59,7 +59,7 @@ struct PickServiceTests {
     func tiesSpread(transport: Transport) async throws {
         let fakes = [try await FakeFleetServer(available: 400, workers: 400), try await FakeFleetServer(available: 400, workers: 400)]
         let app = try TestApplication()
-        try app.setFleet(fakes.map(\.url))
+        try await app.setFleet(fakes.map(\.url))
         try await app.test(transport.setup) { client in
             var counts: [String: Int] = [:]
             for _ in 0..<200 {
@@ -80,7 +80,7 @@ struct PickServiceTests {
         let draining = try await FakeFleetServer(available: 16, status: "draining")
         let other = try await FakeFleetServer(available: 4)
         let app = try TestApplication()
-        try app.setFleet([best.url, draining.url, other.url])
+        try await app.setFleet([best.url, draining.url, other.url])
         try await app.test(transport.setup) { client in
             #expect(try await client.pick().server == best.url)
             let spelledOtherwise = best.url.replacingOccurrences(of: "http://", with: "HTTP://") + "/"
@@ -119,7 +119,7 @@ struct PickServiceTests {
         let unresolvable = "http://" + String(repeating: "a", count: 70) + ".invalid"
         let notTLS = "https://127.0.0.1:\(good.port)"  // TLS to a plain HTTP server
         let app = try TestApplication { $0.probeTimeout = .milliseconds(300) }
-        try app.setFleet(failing.map(\.url) + [closed, unresolvable, notTLS, good.url])
+        try await app.setFleet(failing.map(\.url) + [closed, unresolvable, notTLS, good.url])
         try await app.test { client in
             let answer = try await client.pick()
             #expect(answer.status == .ok)
@@ -151,7 +151,7 @@ struct PickServiceTests {
     func noCapacity(transport: Transport) async throws {
         let full = try await FakeFleetServer(available: 0)
         let app = try TestApplication()
-        try app.setFleet([full.url, "http://127.0.0.1:1"])
+        try await app.setFleet([full.url, "http://127.0.0.1:1"])
         try await app.test(transport.setup) { client in
             let answer = try await client.pick()
             #expect(answer.status == .serviceUnavailable)
@@ -169,7 +169,7 @@ struct PickServiceTests {
         let first = try await FakeFleetServer(available: 5)
         let second = try await FakeFleetServer(available: 9)
         let app = try TestApplication()
-        try app.setFleet([first.url])
+        try await app.setFleet([first.url])
         try await app.test(transport.setup) { client in
             #expect(try await client.pick().server == first.url)
             let body = ByteBuffer(string: #"{"voxcore_fleet": ["\#(first.url)", "\#(second.url)"]}"#)
@@ -188,13 +188,13 @@ struct PickServiceTests {
         let first = try await FakeFleetServer(available: 5)
         let second = try await FakeFleetServer(available: 9)
         let app = try TestApplication()
-        try app.setFleet([first.url])
+        try await app.setFleet([first.url])
         try await app.test(transport.setup) { client in
             #expect(try await client.pick().server == first.url)
-            let added = try await DispatchProcess.run(["fleet", "add", second.url, "--db", app.configuration.databasePath])
+            let added = try await DispatchProcess.run(["fleet", "add", second.url, "--db", app.databasePath])
             #expect(added.status == 0, "\(added.standardError)")
             #expect(try await client.pick().server == second.url)
-            let removed = try await DispatchProcess.run(["fleet", "remove", second.url, "--db", app.configuration.databasePath])
+            let removed = try await DispatchProcess.run(["fleet", "remove", second.url, "--db", app.databasePath])
             #expect(removed.status == 0)
             #expect(try await client.pick().server == first.url)
         }
@@ -205,7 +205,7 @@ struct PickServiceTests {
     func release(transport: Transport) async throws {
         let fake = try await FakeFleetServer(available: 1)
         let app = try TestApplication()
-        try app.setFleet([fake.url])
+        try await app.setFleet([fake.url])
         try await app.test(transport.setup) { client in
             let answer = try await client.pick()
             let id = try #require(answer.reservationID)
@@ -235,7 +235,7 @@ struct PickServiceTests {
         // test looks; readings stay fresh for 2 s meanwhile.
         let fakes = [try await FakeFleetServer(available: 9, latency: .milliseconds(300)), try await FakeFleetServer(available: 4)]
         let app = try TestApplication { $0.freshness = .seconds(2) }
-        try app.setFleet(fakes.map(\.url))
+        try await app.setFleet(fakes.map(\.url))
         try await app.test(transport.setup) { client in
             func release(_ id: String, _ reason: String) async throws -> (HTTPResponse.Status, [String: Any]) {
                 try await client.execute(uri: "/v1/release", method: .post,
@@ -294,7 +294,7 @@ struct PickServiceTests {
     func tokens(transport: Transport) async throws {
         let fake = try await FakeFleetServer(available: 4)
         let app = try TestApplication(adminToken: "admin-secret", pickToken: "pick-secret")
-        try app.setFleet([fake.url])
+        try await app.setFleet([fake.url])
         try await app.test(transport.setup) { client in
             for (uri, method) in [("/v1/pick", HTTPRequest.Method.post), ("/v1/release", .post), ("/v1/fleet", .get), ("/v1/settings/voxcore_fleet", .get)] {
                 for headers: HTTPFields in [[:], .bearer("wrong")] {
@@ -316,7 +316,7 @@ struct PickServiceTests {
     func fleetView() async throws {
         let up = try await FakeFleetServer(available: 6, workers: 8)
         let app = try TestApplication()
-        try app.setFleet([up.url, "http://127.0.0.1:1"])
+        try await app.setFleet([up.url, "http://127.0.0.1:1"])
         try await app.test { client in
             _ = try await client.pick()
             try await client.execute(uri: "/v1/fleet", method: .get) { response in
@@ -352,7 +352,7 @@ struct PickServiceTests {
     func metrics(transport: Transport) async throws {
         let fake = try await FakeFleetServer(available: 4)
         let app = try TestApplication { $0.freshness = .seconds(30) }
-        try app.setFleet([fake.url])
+        try await app.setFleet([fake.url])
         try await app.test(transport.setup) { client in
             // The first pick probes, or joins the background refresh's first probe (the route
             // answers it); live, the second is answered by the fast path (readings stay fresh
@@ -383,7 +383,7 @@ struct PickServiceTests {
     func pipelinedAnswersInOrder() async throws {
         let fake = try await FakeFleetServer(available: 100, workers: 100)
         let app = try TestApplication { $0.freshness = .seconds(30) }
-        try app.setFleet([fake.url])
+        try await app.setFleet([fake.url])
         try await app.test(.live) { client in
             _ = try await client.pick()  // fresh readings: later picks can be answered at once
             let port = try #require(client.port)
@@ -433,7 +433,7 @@ struct PickServiceTests {
         var fakes: [FakeFleetServer] = []
         for available in free { fakes.append(try await FakeFleetServer(available: available, workers: 32)) }
         let app = try TestApplication()
-        try app.setFleet(fakes.map(\.url))
+        try await app.setFleet(fakes.map(\.url))
         let urls = fakes.map(\.url)
         try await app.test(.live) { client in
             let servers = try await withThrowingTaskGroup(of: String?.self) { group in
@@ -457,7 +457,7 @@ struct PickServiceTests {
         for available in [5, 6, 7, 8] { healthy.append(try await FakeFleetServer(available: available * 10, workers: 100)) }
         let dead = try await FakeFleetServer(mode: .hang)
         let app = try TestApplication { $0.probeTimeout = .milliseconds(500) }
-        try app.setFleet(healthy.map(\.url) + [dead.url])
+        try await app.setFleet(healthy.map(\.url) + [dead.url])
         try await app.test { client in
             // Until the dead server is down (3 timeouts), picks wait for its probe.
             var becameDown = false
@@ -486,7 +486,7 @@ struct PickServiceTests {
     func freshnessZero(transport: Transport) async throws {
         let fakes = [try await FakeFleetServer(available: 500, workers: 500), try await FakeFleetServer(available: 400, workers: 500)]
         let app = try TestApplication { $0.freshness = .zero }
-        try app.setFleet(fakes.map(\.url))
+        try await app.setFleet(fakes.map(\.url))
         try await app.test(transport.setup) { client in
             let before = fakes.map(\.requestCount)
             for _ in 0..<20 {
@@ -503,7 +503,7 @@ struct PickServiceTests {
     func freshnessDefault(transport: Transport) async throws {
         let fake = try await FakeFleetServer(available: 500, workers: 500)
         let app = try TestApplication()
-        try app.setFleet([fake.url])
+        try await app.setFleet([fake.url])
         try await app.test(transport.setup) { client in
             for _ in 0..<20 {
                 let answer = try await client.pick()

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import PostgresTestSupport
 import SettingsStore
 import Testing
 @testable import VoxBridgeDispatch
@@ -9,9 +10,12 @@ import Testing
 struct SettingsRoutesTests {
     static let settingsPath = "/v1/settings/voxcore_fleet"
 
-    @Test("GET /health answers ok")
-    func health() async throws {
-        try await TestApplication().test { client in
+    @Test("PostgreSQL cases", .enabled(if: PostgresTestServer.isConfigured, Comment(rawValue: PostgresTestServer.skipNote)))
+    func postgresCasesSkipped() {}
+
+    @Test("GET /health answers ok", arguments: TestStoreKind.testable)
+    func health(kind: TestStoreKind) async throws {
+        try await TestApplication(kind).test { client in
             try await client.execute(uri: "/health", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(json(response.body)["status"] as? String == "ok")
@@ -19,9 +23,9 @@ struct SettingsRoutesTests {
         }
     }
 
-    @Test("GET on a new database: empty list, version 0, ETag \"0\"")
-    func getNew() async throws {
-        try await TestApplication().test { client in
+    @Test("GET on a new database: empty list, version 0, ETag \"0\"", arguments: TestStoreKind.testable)
+    func getNew(kind: TestStoreKind) async throws {
+        try await TestApplication(kind).test { client in
             try await client.execute(uri: Self.settingsPath, method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.eTag] == "\"0\"")
@@ -33,9 +37,9 @@ struct SettingsRoutesTests {
         }
     }
 
-    @Test("PUT normalises, raises the version and is what GET then shows")
-    func putThenGet() async throws {
-        let app = try TestApplication(adminToken: "admin-secret")
+    @Test("PUT normalises, raises the version and is what GET then shows", arguments: TestStoreKind.testable)
+    func putThenGet(kind: TestStoreKind) async throws {
+        let app = try await TestApplication(kind, adminToken: "admin-secret")
         try await app.test { client in
             let body = ByteBuffer(string: #"{"voxcore_fleet": ["HTTPS://Fleet-1.Example.com:443/", "http://127.0.0.1:9001/voxcore/"]}"#)
             try await client.execute(uri: Self.settingsPath, method: .put, headers: .bearer("admin-secret"), body: body) { response in
@@ -50,12 +54,12 @@ struct SettingsRoutesTests {
                 #expect(response.headers[.eTag] == "\"1\"")
             }
         }
-        #expect(try app.store.history().first?.actor == .api)
+        #expect(try await app.store.history().first?.actor == .api)
     }
 
-    @Test("an invalid list answers invalid_fleet with one detail per bad entry")
-    func invalidFleetDetails() async throws {
-        try await TestApplication().test { client in
+    @Test("an invalid list answers invalid_fleet with one detail per bad entry", arguments: TestStoreKind.testable)
+    func invalidFleetDetails(kind: TestStoreKind) async throws {
+        try await TestApplication(kind).test { client in
             let body = ByteBuffer(string: #"{"voxcore_fleet": ["https://ok.example.com", "ftp://x", 7, "https://u:p@h.example.com", "https://OK.example.com/"]}"#)
             try await client.execute(uri: Self.settingsPath, method: .put, body: body) { response in
                 #expect(response.status == .badRequest)
@@ -70,9 +74,9 @@ struct SettingsRoutesTests {
         }
     }
 
-    @Test("If-Match: the current version writes, another answers 412")
-    func ifMatch() async throws {
-        try await TestApplication().test { client in
+    @Test("If-Match: the current version writes, another answers 412", arguments: TestStoreKind.testable)
+    func ifMatch(kind: TestStoreKind) async throws {
+        try await TestApplication(kind).test { client in
             let body = ByteBuffer(string: #"{"voxcore_fleet": ["https://a.example.com"]}"#)
             try await client.execute(uri: Self.settingsPath, method: .put, headers: [.ifMatch: "\"0\""], body: body) { response in
                 #expect(response.status == .ok)
@@ -88,9 +92,9 @@ struct SettingsRoutesTests {
         }
     }
 
-    @Test("tokens: the admin token guards writes; the pick token, when set, guards reads")
-    func tokens() async throws {
-        try await TestApplication(adminToken: "admin-secret", pickToken: "pick-secret").test { client in
+    @Test("tokens: the admin token guards writes; the pick token, when set, guards reads", arguments: TestStoreKind.testable)
+    func tokens(kind: TestStoreKind) async throws {
+        try await TestApplication(kind, adminToken: "admin-secret", pickToken: "pick-secret").test { client in
             let body = ByteBuffer(string: #"{"voxcore_fleet": []}"#)
             for headers: HTTPFields in [[:], .bearer("wrong"), .bearer("pick-secret"), [.authorization: "Basic admin-secret"]] {
                 try await client.execute(uri: Self.settingsPath, method: .put, headers: headers, body: body) { response in
@@ -115,9 +119,9 @@ struct SettingsRoutesTests {
         }
     }
 
-    @Test("where several apply, the first of 401, 413, 400, 412 answers")
-    func errorPrecedence() async throws {
-        let app = try TestApplication(adminToken: "admin-secret")
+    @Test("where several apply, the first of 401, 413, 400, 412 answers", arguments: TestStoreKind.testable)
+    func errorPrecedence(kind: TestStoreKind) async throws {
+        let app = try await TestApplication(kind, adminToken: "admin-secret")
         let tooLarge = ByteBuffer(repeating: UInt8(ascii: "x"), count: (1 << 20) + 1)
         let invalid = ByteBuffer(string: #"{"voxcore_fleet": ["ftp://x"]}"#)
         let stale: HTTPFields = [.ifMatch: "\"7\""]
@@ -149,12 +153,12 @@ struct SettingsRoutesTests {
                 #expect(response.status == .preconditionFailed)
             }
         }
-        #expect(try app.store.fleet().version == 0, "no refused write changed anything")
+        #expect(try await app.store.fleet().version == 0, "no refused write changed anything")
     }
 
-    @Test("an unknown path answers a JSON 404")
-    func notFound() async throws {
-        try await TestApplication().test { client in
+    @Test("an unknown path answers a JSON 404", arguments: TestStoreKind.testable)
+    func notFound(kind: TestStoreKind) async throws {
+        try await TestApplication(kind).test { client in
             try await client.execute(uri: "/v1/nothing", method: .get) { response in
                 #expect(response.status == .notFound)
                 #expect(json(response.body)["error"] as? String == "not_found")
@@ -162,8 +166,8 @@ struct SettingsRoutesTests {
         }
     }
 
-    @Test("a known path asked with another method answers a JSON 405 with Allow", arguments: Transport.allCases)
-    func methodNotAllowed(transport: Transport) async throws {
+    @Test("a known path asked with another method answers a JSON 405 with Allow", arguments: TestStoreKind.testable, Transport.allCases)
+    func methodNotAllowed(kind: TestStoreKind, transport: Transport) async throws {
         let cases: [(String, HTTPRequest.Method, String)] = [
             ("/v1/pick", .get, "POST"), ("/v1/pick", .delete, "POST"), ("/v1/release", .put, "POST"),
             ("/v1/fleet", .post, "GET, HEAD"), ("/v1/settings/voxcore_fleet", .delete, "GET, HEAD, PUT"),
@@ -171,7 +175,7 @@ struct SettingsRoutesTests {
             // Paths as the router matches them: empty segments do not count.
             ("/v1/pick/", .get, "POST"), ("//health", .delete, "GET, HEAD"),
         ]
-        let app = try TestApplication()
+        let app = try await TestApplication(kind)
         try await app.test(transport.setup) { client in
             for (path, method, allow) in cases {
                 try await client.execute(uri: path, method: method) { response in
@@ -193,12 +197,12 @@ struct SettingsRoutesTests {
                 }
             }
         }
-        #expect(try app.store.fleet().version == 0, "no refused method changed anything")
+        #expect(try await app.store.fleet().version == 0, "no refused method changed anything")
     }
 
-    @Test("HEAD of a GET path answers as the GET, without a body on the wire")
-    func headAnsweredAsGet() async throws {
-        let app = try TestApplication()
+    @Test("HEAD of a GET path answers as the GET, without a body on the wire", arguments: TestStoreKind.testable)
+    func headAnsweredAsGet(kind: TestStoreKind) async throws {
+        let app = try await TestApplication(kind)
         try await app.test(.live) { client in
             let port = try #require(client.port)
             let connection = try RawHTTPConnection(port: port)

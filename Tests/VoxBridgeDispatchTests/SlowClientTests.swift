@@ -1,5 +1,5 @@
 import Foundation
-import SettingsStore
+@testable import SettingsStore
 import Synchronization
 import Testing
 @testable import VoxBridgeDispatch
@@ -31,7 +31,7 @@ struct SlowClientTests {
     func serve(_ arguments: [String], fleet: [String] = [], environment: [String: String] = [:], prefix: [String] = [],
                executable: String = DispatchProcess.executable.path, name: String) throws -> ServeProcess {
         let db = folder.file("\(name).sqlite")
-        try SettingsStore(path: db).replaceFleet(with: FleetList(validating: fleet), actor: .cli)
+        try SQLiteSettingsStore(path: db).replaceFleetNow(with: FleetList(validating: fleet), expectedVersion: nil, actor: .cli)
         return try ServeProcess(["--db", db] + arguments, prefix: prefix, executable: executable, environment: environment,
                                 logFile: folder.file("\(name).log"))
     }

@@ -2,6 +2,8 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import PostgresSettingsStore
+import PostgresTestSupport
 import SettingsStore
 import Testing
 @testable import VoxBridgeDispatch
@@ -20,35 +22,74 @@ final class TemporaryFolder: Sendable {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// The application `serve` builds, on a new database in a temporary folder.
+/// The application `serve` builds, on a new SQLite file in a temporary folder or a new
+/// PostgreSQL database.
 struct TestApplication {
     let folder = TemporaryFolder()
-    let store: SettingsStore
+    let store: any FleetSettingsStore
     let configuration: DispatchConfiguration
+    /// The PostgreSQL database, for a `.postgres` application.
+    let database: PostgresTestDatabase?
 
+    /// An application on a new SQLite file.
     init(adminToken: String? = nil, pickToken: String? = nil, configure: (inout DispatchConfiguration) -> Void = { _ in }) throws {
+        var configuration = Self.configuration(adminToken: adminToken, pickToken: pickToken, configure: configure)
+        configuration.settingsStore = .sqlite(path: folder.file("settings.sqlite"))
+        self.configuration = configuration
+        self.store = try SQLiteSettingsStore(path: folder.file("settings.sqlite"))
+        self.database = nil
+    }
+
+    /// An application on a new store of `kind`.
+    init(_ kind: TestStoreKind, adminToken: String? = nil, pickToken: String? = nil) async throws {
+        var configuration = Self.configuration(adminToken: adminToken, pickToken: pickToken, configure: { _ in })
+        switch kind {
+        case .sqlite:
+            configuration.settingsStore = .sqlite(path: folder.file("settings.sqlite"))
+            self.store = try SQLiteSettingsStore(path: folder.file("settings.sqlite"))
+            self.database = nil
+        case .postgres:
+            let database = try await PostgresTestServer.makeDatabase()
+            let url = try PostgresStoreURL(database.url)
+            configuration.settingsStore = .postgres(url)
+            self.store = try await PostgresSettingsStore(url: url, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            self.database = database
+        }
+        self.configuration = configuration
+    }
+
+    private static func configuration(
+        adminToken: String?, pickToken: String?, configure: (inout DispatchConfiguration) -> Void
+    ) -> DispatchConfiguration {
         var configuration = DispatchConfiguration()
         configuration.port = 0
-        configuration.databasePath = folder.file("settings.sqlite")
         configuration.adminToken = adminToken
         configuration.pickToken = pickToken
         configure(&configuration)
-        self.configuration = configuration
-        self.store = try SettingsStore(path: configuration.databasePath)
+        return configuration
     }
+
+    /// The SQLite file, for `fleet --db`.
+    var databasePath: String { folder.file("settings.sqlite") }
 
     /// Runs `body` against the application through Hummingbird's router test client, or over a
     /// real loopback socket with `.live`. Either way its prober probes real (fake) fleet servers.
     func test(_ setup: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let application = try buildApplication(configuration: configuration, store: store, logger: logger)
+        let application = try await buildApplication(configuration: configuration, store: store, logger: logger)
         try await application.test(setup) { client in try await body(client) }
     }
 
     /// Replaces the fleet list, as the settings page would.
-    func setFleet(_ urls: [String]) throws {
-        try store.replaceFleet(with: FleetList(validating: urls), actor: .api)
+    func setFleet(_ urls: [String]) async throws {
+        try await store.replaceFleet(with: FleetList(validating: urls), actor: .api)
+    }
+
+    /// Closes the store and drops the PostgreSQL database.
+    func finish() async {
+        await store.close()
+        await database?.drop()
     }
 }
 

@@ -11,12 +11,17 @@ import Synchronization
 /// history together, so a crash never leaves half a write.
 ///
 /// A change made by another process (or another connection) is seen through ``generation()``,
-/// which reads `PRAGMA data_version`: cheap enough to call before every pick.
+/// which reads `PRAGMA data_version`: cheap enough to call before every pick (``SQLiteChangeFeed``
+/// calls it only when inotify says the files were written).
+///
+/// The ``FleetSettingsStore`` methods run their SQLite calls on a dispatch queue, not on the
+/// caller's thread: a write may wait up to the busy timeout for another process's lock, and the
+/// caller may be an event loop thread whose other connections would wait with it.
 ///
 /// Two connections: reads (``fleet()``, ``generation()``, ``history(limit:)``) use their own, so
 /// that a write waiting up to the busy timeout for another process's lock, or for its commit's
 /// fsync, never holds up the pick path; in WAL mode a reader never waits for a writer.
-public final class SettingsStore: Sendable {
+public final class SQLiteSettingsStore: FleetSettingsStore {
     /// The schema this build writes and reads (`PRAGMA user_version`).
     public static let schemaVersion = 1
     /// The key of the fleet list in the settings table.
@@ -24,6 +29,9 @@ public final class SettingsStore: Sendable {
 
     /// The database file's path.
     public let path: String
+
+    /// The database file's path.
+    public var location: String { path }
 
     private struct Reader {
         let connection: SQLiteConnection
@@ -72,13 +80,69 @@ public final class SettingsStore: Sendable {
         self.reader = Mutex(Reader(connection: readConnection, lastDataVersion: dataVersion, generation: 0))
         self.writer = Mutex(connection)
         // Validate what is stored now, so a hand-edited value is reported at start, not at a pick.
-        _ = try fleet()
+        _ = try fleetNow()
+    }
+
+    // MARK: - FleetSettingsStore
+
+    /// The current fleet list with its version and time.
+    public func fleet() async throws(SettingsStoreError) -> FleetSetting {
+        try await offload { () throws(SettingsStoreError) in try self.fleetNow() }
+    }
+
+    /// The accepted writes of the fleet list, newest first.
+    public func history(limit: Int) async throws(SettingsStoreError) -> [SettingsHistoryEntry] {
+        try await offload { () throws(SettingsStoreError) in try self.historyNow(limit: limit) }
+    }
+
+    /// Replaces the fleet list, raising the version by one (an identical list too).
+    public func replaceFleet(
+        with list: FleetList, expectedVersion: Int?, actor: SettingsActor
+    ) async throws(SettingsStoreError) -> FleetSetting {
+        try await offload { () throws(SettingsStoreError) in
+            try self.replaceFleetNow(with: list, expectedVersion: expectedVersion, actor: actor)
+        }
+    }
+
+    /// Appends `entry` to the fleet list unless it is already listed (then nothing changes).
+    public func addFleetEntry(_ entry: FleetEntry, actor: SettingsActor) async throws(SettingsStoreError) -> FleetAddResult {
+        try await offload { () throws(SettingsStoreError) in try self.addFleetEntryNow(entry, actor: actor) }
+    }
+
+    /// Removes `entry` from the fleet list. Returns `nil`, changing nothing, when it is not listed.
+    public func removeFleetEntry(_ entry: FleetEntry, actor: SettingsActor) async throws(SettingsStoreError) -> FleetSetting? {
+        try await offload { () throws(SettingsStoreError) in try self.removeFleetEntryNow(entry, actor: actor) }
+    }
+
+    /// An inotify-driven feed of this file's changes (``SQLiteChangeFeed``).
+    public func makeChangeFeed() async throws(SettingsStoreError) -> any FleetChangeFeed {
+        SQLiteChangeFeed(store: self)
+    }
+
+    /// Nothing to do: the connections close when the store is released.
+    public func close() async {}
+
+    /// Runs blocking SQLite work on a dispatch queue and waits for it without holding a thread.
+    private func offload<T: Sendable>(
+        _ work: @escaping @Sendable () throws(SettingsStoreError) -> T
+    ) async throws(SettingsStoreError) -> T {
+        let result: Result<T, SettingsStoreError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async {
+                do throws(SettingsStoreError) {
+                    continuation.resume(returning: .success(try work()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
     }
 
     // MARK: - Reading
 
-    /// The current fleet list with its version and time.
-    public func fleet() throws(SettingsStoreError) -> FleetSetting {
+    /// The current fleet list, read on the caller's thread (a local read that never waits for a
+    /// writer in WAL mode).
+    func fleetNow() throws(SettingsStoreError) -> FleetSetting {
         try reader.withLock { reader throws(SettingsStoreError) in
             try Self.readFleet(reader.connection)
         }
@@ -98,12 +162,12 @@ public final class SettingsStore: Sendable {
         }
     }
 
-    /// The accepted writes of the fleet list, newest first.
-    public func history(limit: Int = 100) throws(SettingsStoreError) -> [SettingsHistoryEntry] {
+    /// The accepted writes of the fleet list, newest first, read on the caller's thread.
+    func historyNow(limit: Int) throws(SettingsStoreError) -> [SettingsHistoryEntry] {
         try reader.withLock { reader throws(SettingsStoreError) in
             let rows = try reader.connection.query(
                 "SELECT key, value, version, changed_at, actor FROM settings_history WHERE key = ? ORDER BY version DESC LIMIT ?",
-                [.text(Self.fleetKey), .integer(Int64(limit))]
+                [.text(Self.fleetKey), .integer(Int64(clamping: max(0, limit)))]
             )
             return try rows.map { row throws(SettingsStoreError) in
                 guard case .text(let key) = row[0], case .text(let value) = row[1], case .integer(let version) = row[2],
@@ -118,12 +182,9 @@ public final class SettingsStore: Sendable {
 
     // MARK: - Writing
 
-    /// Replaces the fleet list, raising the version by one (an identical list too).
-    /// - Parameter expectedVersion: when set, the write happens only if it is the current version
-    ///   (`If-Match`); otherwise ``SettingsStoreError/versionConflict(expected:current:)``.
     @discardableResult
-    public func replaceFleet(
-        with list: FleetList, expectedVersion: Int? = nil, actor: SettingsActor
+    func replaceFleetNow(
+        with list: FleetList, expectedVersion: Int?, actor: SettingsActor
     ) throws(SettingsStoreError) -> FleetSetting {
         try write { connection throws(SettingsStoreError) in
             let current = try Self.readFleet(connection)
@@ -134,8 +195,7 @@ public final class SettingsStore: Sendable {
         }
     }
 
-    /// Appends `entry` to the fleet list unless it is already listed (then nothing changes).
-    public func addFleetEntry(_ entry: FleetEntry, actor: SettingsActor) throws(SettingsStoreError) -> FleetAddResult {
+    func addFleetEntryNow(_ entry: FleetEntry, actor: SettingsActor) throws(SettingsStoreError) -> FleetAddResult {
         try write { connection throws(SettingsStoreError) in
             let current = try Self.readFleet(connection)
             let list: FleetList?
@@ -151,8 +211,7 @@ public final class SettingsStore: Sendable {
         }
     }
 
-    /// Removes `entry` from the fleet list. Returns `nil`, changing nothing, when it is not listed.
-    public func removeFleetEntry(_ entry: FleetEntry, actor: SettingsActor) throws(SettingsStoreError) -> FleetSetting? {
+    func removeFleetEntryNow(_ entry: FleetEntry, actor: SettingsActor) throws(SettingsStoreError) -> FleetSetting? {
         try write { connection throws(SettingsStoreError) in
             let current = try Self.readFleet(connection)
             guard let list = current.list.removing(entry) else { return nil }

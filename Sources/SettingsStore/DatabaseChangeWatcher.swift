@@ -14,9 +14,9 @@ import Glibc
 /// Why it is exact: the kernel queues the event while the writing process is still inside its
 /// `write` of the WAL, so once that writer's commit has returned (the `fleet` command has
 /// exited, say), the next look here sees it. Events are counted; a count stays "unchecked" until
-/// a ``FleetListFollower`` refresh that started after it has read `data_version` and applied the
+/// a ``SQLiteChangeFeed`` poll that started after it has read `data_version` and applied the
 /// list (``markChecked(through:)``), so a pick never takes the fast path on the strength of
-/// another pick's refresh that has not finished yet. Where inotify is unavailable, ``init(databasePath:)`` returns
+/// another pick's poll that has not finished yet. Where inotify is unavailable, ``init(databasePath:)`` returns
 /// `nil` and every pick asks SQLite, as before. Changes made on another host (a network file
 /// system) are not seen: the `fleet` command runs on the same host as `serve`.
 final class DatabaseChangeWatcher: Sendable {

@@ -1,0 +1,49 @@
+/// Where the fleet list lives: the one interface the rest of the program uses, whichever database
+/// holds the list (an SQLite file, ``SQLiteSettingsStore``, or PostgreSQL, shared by several
+/// dispatchers).
+///
+/// Every implementation behaves the same: the same validation (a ``FleetList`` is valid by
+/// construction), the version raised by one on every accepted write (an identical list too), the
+/// `If-Match` check inside the write's transaction, one history row per accepted write, and the
+/// same ``SettingsStoreError`` cases for the same situations. A store that cannot be reached
+/// throws ``SettingsStoreError/unavailable(store:reason:)`` and changes nothing.
+public protocol FleetSettingsStore: Sendable {
+    /// The store for messages and logs: a file path or a URL without its password.
+    var location: String { get }
+
+    /// The current fleet list with its version and time.
+    func fleet() async throws(SettingsStoreError) -> FleetSetting
+
+    /// The accepted writes of the fleet list, newest first.
+    func history(limit: Int) async throws(SettingsStoreError) -> [SettingsHistoryEntry]
+
+    /// Replaces the fleet list, raising the version by one (an identical list too).
+    /// - Parameter expectedVersion: when set, the write happens only if it is the current version
+    ///   (`If-Match`); otherwise ``SettingsStoreError/versionConflict(expected:current:)``.
+    func replaceFleet(with list: FleetList, expectedVersion: Int?, actor: SettingsActor) async throws(SettingsStoreError) -> FleetSetting
+
+    /// Appends `entry` to the fleet list unless it is already listed (then nothing changes).
+    func addFleetEntry(_ entry: FleetEntry, actor: SettingsActor) async throws(SettingsStoreError) -> FleetAddResult
+
+    /// Removes `entry` from the fleet list. Returns `nil`, changing nothing, when it is not listed.
+    func removeFleetEntry(_ entry: FleetEntry, actor: SettingsActor) async throws(SettingsStoreError) -> FleetSetting?
+
+    /// What a serving process follows to use every change, made anywhere, on its next pick.
+    func makeChangeFeed() async throws(SettingsStoreError) -> any FleetChangeFeed
+
+    /// Releases the store's connections; the store is not used afterwards.
+    func close() async
+}
+
+extension FleetSettingsStore {
+    /// The newest 100 accepted writes, newest first.
+    public func history() async throws(SettingsStoreError) -> [SettingsHistoryEntry] {
+        try await history(limit: 100)
+    }
+
+    /// Replaces the fleet list without an `If-Match` condition.
+    @discardableResult
+    public func replaceFleet(with list: FleetList, actor: SettingsActor) async throws(SettingsStoreError) -> FleetSetting {
+        try await replaceFleet(with: list, expectedVersion: nil, actor: actor)
+    }
+}
