@@ -22,6 +22,7 @@ func buildApplication(
 ) throws -> some ApplicationProtocol {
     let prober = try HealthProber(configuration: configuration.proberConfiguration)
     let metrics = DispatchMetrics()
+    let events = FleetEventHub(maximumStreams: configuration.events.maximumStreams)
     let coordinator = FleetCoordinator(
         configuration: configuration.pickerConfiguration,
         prober: HealthProberAdapter(prober: prober, metrics: metrics),
@@ -29,6 +30,8 @@ func buildApplication(
         observer: { event in
             // One line per state change; nothing per pick or per good probe at the default level.
             if case .stateChanged(let server, let from, let to, let reason) = event {
+                // Open pages see a state change at once, not at the next tick.
+                events.nudge()
                 let because = reason.map { " (\($0))" } ?? ""
                 if to == .down {
                     logger.warning("fleet server \(server) \(from.rawValue) -> \(to.rawValue)\(because)")
@@ -41,7 +44,9 @@ func buildApplication(
     follower.refresh()
 
     let access = AccessControl(adminToken: configuration.adminToken, pickToken: configuration.pickToken)
-    let router = buildRouter(store: store, coordinator: coordinator, follower: follower, metrics: metrics, access: access)
+    let router = buildRouter(
+        store: store, coordinator: coordinator, follower: follower, metrics: metrics, access: access,
+        prober: prober, events: events)
     let fastPath = PickFastPathHandler.Dependencies(coordinator: coordinator, follower: follower, metrics: metrics, access: access)
     var application = Application(
         responder: JSONErrorResponder(inner: AllowedMethodsResponder(router: router)),
@@ -52,8 +57,12 @@ func buildApplication(
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
-    // Services stop in reverse order, after the HTTP server: background probes, then curl.
-    application.addServices(ProberService(prober: prober), BackgroundProbeService(coordinator: coordinator))
+    // Services stop in reverse order, after the HTTP server: the event streams (each stream
+    // also ends by itself when the server's graceful shutdown starts), background probes, then curl.
+    application.addServices(
+        ProberService(prober: prober), BackgroundProbeService(coordinator: coordinator),
+        FleetEventService(hub: events, coordinator: coordinator, follower: follower, metrics: metrics,
+                          configuration: configuration.events))
     return application
 }
 
@@ -64,7 +73,9 @@ func buildRouter(
     coordinator: FleetCoordinator<ContinuousClock>,
     follower: FleetListFollower,
     metrics: DispatchMetrics,
-    access: AccessControl
+    access: AccessControl,
+    prober: HealthProber,
+    events: FleetEventHub
 ) -> Router<DispatchRequestContext> {
     let router = Router(context: DispatchRequestContext.self)
 
@@ -75,5 +86,8 @@ func buildRouter(
     SettingsController(store: store, access: access).addRoutes(to: router)
     PickController(coordinator: coordinator, follower: follower, metrics: metrics, access: access).addRoutes(to: router)
     FleetStatusController(coordinator: coordinator, follower: follower, metrics: metrics, access: access).addRoutes(to: router)
+    FleetEventsController(hub: events, access: access).addRoutes(to: router)
+    FleetVerifyController(prober: prober, access: access).addRoutes(to: router)
+    OperatorPageController().addRoutes(to: router)
     return router
 }

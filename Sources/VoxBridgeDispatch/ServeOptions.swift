@@ -40,6 +40,9 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("probe-ca-file"), help: "PEM file of CAs trusted for https fleet servers (default: the system's).")
     var probeCAFile: String?
 
+    @Option(name: .customLong("max-event-streams"), help: "Most GET /v1/fleet/events streams open at once (default 128).")
+    var maximumEventStreams: Int?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
@@ -79,6 +82,9 @@ struct ServeOptions: ParsableArguments {
             configuration.reservationTTL = .milliseconds(value)
         }
         configuration.probeCAFile = resolver.string("probe-ca-file", probeCAFile)
+        if let value = try resolver.integer("max-event-streams", maximumEventStreams, in: 0...10_000) {
+            configuration.events.maximumStreams = value
+        }
         if let level = resolver.string("log-level", logLevel) {
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(level) else {

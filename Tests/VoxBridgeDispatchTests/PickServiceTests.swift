@@ -417,9 +417,11 @@ struct PickServiceTests {
 
             try await client.execute(uri: "/metrics", method: .get) { response in
                 let text = String(buffer: response.body)
-                // 1 warm-up + 3 pipelined + 1 alone + 1 closing; only the one alone came early.
+                // 1 warm-up + 3 pipelined + 1 alone + 1 closing; of the pipelined ones only the one
+                // alone came early, and the warm-up too when the background refresh had a reading
+                // ready before it arrived (as in the test above: it races the service's start).
                 #expect(text.contains(#"voxbridge_picks_total{outcome="picked"} 6"#), "\(text)")
-                #expect(text.contains("voxbridge_picks_answered_in_pipeline_total 1"))
+                #expect(["1", "2"].contains { text.contains("voxbridge_picks_answered_in_pipeline_total \($0)\n") }, "\(text)")
             }
         }
         await fake.stop()
