@@ -73,12 +73,19 @@ final class FleetEventHub: Sendable {
     var openStreams: Int { state.withLock { $0.subscribers.count } }
 
     /// Sends `event` to every open stream and keeps it for streams opened later.
-    func publish(_ event: ByteBuffer) {
+    ///
+    /// The streams are woken `batch` at a time with `pause` between batches: waking a hundred
+    /// at once would queue a hundred writes on the event loops in one burst, and the picks that
+    /// arrive during it would wait behind them (measured: pick p99 doubled with 100 streams).
+    func publish(_ event: ByteBuffer, batch: Int = .max, pause: Duration = .zero) async {
         let subscribers = state.withLock { state in
             state.latest = event
             return Array(state.subscribers.values)
         }
-        for subscriber in subscribers { subscriber.yield(event) }
+        for (index, subscriber) in subscribers.enumerated() {
+            if index > 0, index % max(batch, 1) == 0 { try? await Task.sleep(for: pause) }
+            subscriber.yield(event)
+        }
     }
 
     /// Ends every stream and refuses new ones: graceful shutdown, so that SIGTERM is not held

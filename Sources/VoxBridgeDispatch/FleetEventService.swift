@@ -14,21 +14,21 @@ struct FleetEventService: Service {
     let configuration: FleetEventConfiguration
 
     func run() async throws {
-        await withGracefulShutdownHandler {
-            await cancelWhenGracefulShutdown {
-                var rates = RateWindow()
-                var sequence = 0
-                while !Task.isCancelled {
-                    sequence += 1
-                    hub.publish(Self.event(sequence: sequence, document: document(rates: &rates)))
-                    // A floor between events, so a flapping fleet's state changes cannot turn
-                    // the stream into a busy loop; then the rest of the period, cut short by a nudge.
-                    try? await Task.sleep(for: configuration.minimumGap)
-                    await hub.sleep(for: configuration.interval - configuration.minimumGap)
-                }
+        // Graceful shutdown cancels the loop, then every stream ends. (Each stream also ends by
+        // itself when the HTTP server's shutdown reaches it, which comes first: the server is
+        // the group's last service, so it is stopped first.)
+        await cancelWhenGracefulShutdown {
+            var rates = RateWindow()
+            var sequence = 0
+            while !Task.isCancelled {
+                sequence += 1
+                await hub.publish(Self.event(sequence: sequence, document: document(rates: &rates)),
+                                  batch: configuration.fanOutBatch, pause: configuration.fanOutPause)
+                // A floor between events, so a flapping fleet's state changes cannot turn the
+                // stream into a busy loop; then the rest of the period, cut short by a nudge.
+                try? await Task.sleep(for: configuration.minimumGap)
+                await hub.sleep(for: configuration.interval - configuration.minimumGap)
             }
-        } onGracefulShutdown: {
-            hub.close()
         }
         hub.close()
     }
