@@ -7,7 +7,7 @@ HOST        ?= 127.0.0.1
 PORT        ?= 8080
 APT_PACKAGES = libcurl4-openssl-dev libsqlite3-dev pkg-config
 
-.PHONY: deps build run test test-python clean bench bench-tools demo fuzz fuzz-api fuzz-api-quick soak
+.PHONY: deps build run test test-python clean bench bench-tools demo fuzz fuzz-api fuzz-api-quick soak browser-deps browser-test screenshots event-streams-bench
 
 ## deps: install the system packages the build needs, when any is missing
 deps:
@@ -35,8 +35,8 @@ run: build
 ## 200 picks/s) run afterwards, one test at a time: run beside the rest of the suite on a 2-core
 ## machine they would time the machine, not the service. Then the Python client's tests against the
 ## debug binaries `swift test` built, the flood test on its own against a release build of the
-## service (SlowClientTests.swift: its pick-latency bound is about optimized code), and a short
-## schemathesis pass against the built service.
+## service (SlowClientTests.swift: its pick-latency bound is about optimized code), a short
+## schemathesis pass against the built service, then the operator's page in a real browser.
 PROCESS_TESTS = ClusterTests|PostgresOutageTests
 test: deps
 	scripts/with-postgres.sh sh -c '$(SWIFT) test --skip "$(PROCESS_TESTS)" && $(SWIFT) test --skip-build --no-parallel --filter "$(PROCESS_TESTS)"'
@@ -44,6 +44,36 @@ test: deps
 	$(SWIFT) build -c release --product voxbridge-dispatch
 	VOXBRIDGE_TEST_RELEASE_SERVE=$(CURDIR)/.build/release/voxbridge-dispatch $(SWIFT) test --skip-build --filter 'SlowClientTests/flood'
 	$(MAKE) fuzz-api-quick
+	$(MAKE) browser-test
+
+## browser-deps: Debian's chromium (Playwright's own browser download cannot work here) and
+## Playwright for Python in $(BROWSER_VENV), each when missing
+PLAYWRIGHT_VERSION ?= 1.65.0
+BROWSER_VENV        = .venv-browser
+BROWSER_VENV_STAMP  = $(BROWSER_VENV)/.playwright-$(PLAYWRIGHT_VERSION)
+$(BROWSER_VENV_STAMP):
+	@python3 -c 'import ensurepip, venv' 2>/dev/null || { [ "$$(id -u)" = "0" ] || { echo "error: python3's venv is missing: sudo apt-get install python3-venv" >&2; exit 1; }; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv; }
+	rm -rf $(BROWSER_VENV) && python3 -m venv $(BROWSER_VENV)
+	$(BROWSER_VENV)/bin/pip install --quiet --disable-pip-version-check --retries 5 playwright==$(PLAYWRIGHT_VERSION)
+	touch $@
+browser-deps: $(BROWSER_VENV_STAMP)
+	@dpkg -s chromium >/dev/null 2>&1 || { \
+	  [ "$$(id -u)" = "0" ] || { echo "error: chromium is missing: sudo apt-get install chromium" >&2; exit 1; }; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
+## browser-test: the operator's page (GET /) in Chromium against the debug serve and voxcore-sim,
+## both started by the test on loopback; screenshots go to SCREENSHOTS (a temporary folder by default)
+SCREENSHOTS ?=
+browser-test: deps browser-deps
+	$(SWIFT) build --product voxbridge-dispatch
+	$(SWIFT) build --product voxcore-sim
+	$(BROWSER_VENV)/bin/python Tests/Browser/operator_page_test.py --dispatch .build/debug/voxbridge-dispatch \
+	  --sim .build/debug/voxcore-sim $(if $(SCREENSHOTS),--screenshots $(SCREENSHOTS))
+
+## screenshots: browser-test, keeping its screenshots in docs/screenshots (for the README)
+screenshots:
+	$(MAKE) browser-test SCREENSHOTS=docs/screenshots
 
 ## test-python: clients/python's unittest suite (stdlib only) against .build/debug's real serve and voxcore-sim
 test-python:
@@ -104,4 +134,4 @@ fuzz-api-quick: $(FUZZ_VENV_STAMP)
 	Fuzz/fuzz-api.sh .build/debug/voxbridge-dispatch $(FUZZ_VENV)/bin/st 25
 
 clean:
-	rm -rf .build .build-bench .build-perf .build-fuzz .venv-fuzz
+	rm -rf .build .build-bench .build-perf .build-fuzz .venv-fuzz .venv-browser

@@ -15,6 +15,8 @@ struct ScenarioRunner {
     let http: LoopbackHTTP
     let sides: Side
     let progress: ProgressPrinter
+    /// `GET /v1/fleet/events` streams held open against the dispatcher while it is measured.
+    var eventStreams = 0
 
     func run() async throws -> ScenarioResult {
         let (sim, simLine) = try await ChildProcess.start(
@@ -110,8 +112,24 @@ struct ScenarioRunner {
         }
         let warmUp = ContinuousClock.now - warmUpStart
         try await sim.reset()
-        return try await measure(
-            side: "ours", picker: DispatcherPicker(client: client), sim: sim, dispatcher: (dispatcher.pid, baseURL), warmUp: warmUp)
+        let picker = DispatcherPicker(client: client)
+        guard eventStreams > 0 else {
+            return try await measure(
+                side: "ours", picker: picker, sim: sim, dispatcher: (dispatcher.pid, baseURL), warmUp: warmUp)
+        }
+        let streams = EventStreamLoad(baseURL: baseURL, count: eventStreams)
+        await streams.start()
+        progress.note("holding \(streams.opened.load(ordering: .relaxed)) of \(eventStreams) event streams open (\(streams.refused.load(ordering: .relaxed)) refused)")
+        do {
+            let side = try await measure(
+                side: "ours", picker: picker, sim: sim, dispatcher: (dispatcher.pid, baseURL), warmUp: warmUp)
+            progress.note("event streams: \(streams.opened.load(ordering: .relaxed)) open, \(streams.parts.load(ordering: .relaxed)) events read")
+            await streams.stop()
+            return side
+        } catch {
+            await streams.stop()
+            throw error
+        }
     }
 
     private func pickAndRelease(_ client: DispatchClient) async {

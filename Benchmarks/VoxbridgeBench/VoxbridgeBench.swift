@@ -32,6 +32,9 @@ struct VoxbridgeBench: AsyncParsableCommand {
     @Option(help: "Run a closed loop of N concurrent callers instead of the scenario's load.")
     var callers: Int?
 
+    @Option(help: "Hold N GET /v1/fleet/events streams open against the dispatcher while it is measured (operator pages).")
+    var eventStreams = 0
+
     @Option(help: "The voxbridge-dispatch executable (default: next to this one, built if missing).")
     var dispatcher: String?
 
@@ -80,9 +83,9 @@ struct VoxbridgeBench: AsyncParsableCommand {
             scenario.load = adjusted(scenario.load)
             progress.note("== \(scenario.name): \(scenario.summary); \(scenario.load)")
             do {
-                let result = try await ScenarioRunner(
-                    scenario: scenario, binaries: binaries, http: http, sides: sides, progress: progress
-                ).run()
+                var runner = ScenarioRunner(scenario: scenario, binaries: binaries, http: http, sides: sides, progress: progress)
+                runner.eventStreams = eventStreams
+                let result = try await runner.run()
                 results.append(result)
                 print(Report.text(result))
                 try writeHistograms(result)

@@ -24,6 +24,7 @@ func buildApplication(
 ) async throws -> some ApplicationProtocol {
     let prober = try HealthProber(configuration: configuration.proberConfiguration)
     let metrics = DispatchMetrics()
+    let events = FleetEventHub(maximumStreams: configuration.events.maximumStreams)
     let coordinator = FleetCoordinator(
         configuration: configuration.pickerConfiguration,
         prober: HealthProberAdapter(prober: prober, metrics: metrics),
@@ -31,6 +32,8 @@ func buildApplication(
         observer: { event in
             // One line per state change; nothing per pick or per good probe at the default level.
             if case .stateChanged(let server, let from, let to, let reason) = event {
+                // Open pages see a state change at once, not at the next tick.
+                events.nudge()
                 let because = reason.map { " (\($0))" } ?? ""
                 if to == .down {
                     logger.warning("fleet server \(server) \(from.rawValue) -> \(to.rawValue)\(because)")
@@ -45,7 +48,8 @@ func buildApplication(
 
     let access = AccessControl(adminToken: configuration.adminToken, pickToken: configuration.pickToken)
     let router = buildRouter(
-        store: store, feed: feed, coordinator: coordinator, follower: follower, metrics: metrics, access: access)
+        store: store, feed: feed, coordinator: coordinator, follower: follower, metrics: metrics, access: access,
+        prober: prober, events: events)
     let fastPath = PickFastPathHandler.Dependencies(coordinator: coordinator, follower: follower, metrics: metrics, access: access)
     let connections = configuration.connectionConfiguration(fileLimit: FileLimit.current()?.soft ?? 1_024)
     let gate = ConnectionGate(limit: connections.maxConnections, metrics: metrics)
@@ -60,11 +64,14 @@ func buildApplication(
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
-    // Services stop in reverse order, after the HTTP server: background probes, curl, then the
-    // store's listener.
+    // Services stop in reverse order, after the HTTP server: the event streams (each stream
+    // also ends by itself when the server's graceful shutdown starts), background probes, curl,
+    // then the store's listener.
     application.addServices(
         StoreFollowService(feed: feed, metrics: metrics, logger: logger),
-        ProberService(prober: prober), BackgroundProbeService(coordinator: coordinator))
+        ProberService(prober: prober), BackgroundProbeService(coordinator: coordinator),
+        FleetEventService(hub: events, coordinator: coordinator, follower: follower, metrics: metrics,
+                          configuration: configuration.events))
     return application
 }
 
@@ -76,7 +83,9 @@ func buildRouter(
     coordinator: FleetCoordinator<ContinuousClock>,
     follower: FleetListFollower,
     metrics: DispatchMetrics,
-    access: AccessControl
+    access: AccessControl,
+    prober: HealthProber,
+    events: FleetEventHub
 ) -> Router<DispatchRequestContext> {
     let router = Router(context: DispatchRequestContext.self)
 
@@ -93,5 +102,8 @@ func buildRouter(
     SettingsController(store: store, access: access).addRoutes(to: router)
     PickController(coordinator: coordinator, follower: follower, metrics: metrics, access: access).addRoutes(to: router)
     FleetStatusController(coordinator: coordinator, follower: follower, metrics: metrics, access: access).addRoutes(to: router)
+    FleetEventsController(hub: events, access: access).addRoutes(to: router)
+    FleetVerifyController(prober: prober, access: access).addRoutes(to: router)
+    OperatorPageController().addRoutes(to: router)
     return router
 }

@@ -35,6 +35,8 @@ struct DispatchConfiguration: Sendable, Equatable {
     var pickToken: String? = nil
     /// A PEM file of CAs to trust when probing https fleet servers behind a private CA.
     var probeCAFile: String? = nil
+    /// The fleet event stream's period and bound on open streams (`--max-event-streams`).
+    var events = FleetEventConfiguration()
     /// The log level (`VOXBRIDGE_LOG_LEVEL`): trace, debug, info, notice, warning, error, critical.
     var logLevel: String = "info"
     /// How long a request's head and body may take to arrive, from its first byte (or from the

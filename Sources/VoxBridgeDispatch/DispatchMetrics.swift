@@ -42,6 +42,12 @@ final class DispatchMetrics: Sendable {
     private let connectionsClosedIdle: CoreMetrics.Counter
     /// 1 while the settings store can be reached, 0 while picks run on the last list loaded.
     private let storeUp: Prometheus.Gauge
+    /// The same picks and probes, also counted here where the operator's page can read them
+    /// back (a swift-metrics counter cannot be read); relaxed atomics, one add per event.
+    private let pickedCount = Atomic<Int>(0)
+    private let noCapacityCount = Atomic<Int>(0)
+    private let fleetEmptyCount = Atomic<Int>(0)
+    private let probeCount = Atomic<Int>(0)
 
     init() {
         let registry = PrometheusCollectorRegistry()
@@ -91,9 +97,15 @@ final class DispatchMetrics: Sendable {
     /// Counts one answered pick and its duration.
     func recordPick(_ outcome: PickOutcome, duration: Duration) {
         switch outcome {
-        case .picked: picked.increment()
-        case .fleetEmpty: fleetEmpty.increment()
-        case .noCapacity: noCapacity.increment()
+        case .picked:
+            picked.increment()
+            pickedCount.add(1, ordering: .relaxed)
+        case .fleetEmpty:
+            fleetEmpty.increment()
+            fleetEmptyCount.add(1, ordering: .relaxed)
+        case .noCapacity:
+            noCapacity.increment()
+            noCapacityCount.add(1, ordering: .relaxed)
         }
         pickDuration.recordNanoseconds(duration.nanoseconds)
     }
@@ -124,6 +136,14 @@ final class DispatchMetrics: Sendable {
             return counter
         }
         counter.increment()
+        probeCount.add(1, ordering: .relaxed)
+    }
+
+    /// The pick and probe counts since start, for the totals of the event stream.
+    func counts() -> DispatchCounts {
+        DispatchCounts(
+            picked: pickedCount.load(ordering: .relaxed), noCapacity: noCapacityCount.load(ordering: .relaxed),
+            fleetEmpty: fleetEmptyCount.load(ordering: .relaxed), probes: probeCount.load(ordering: .relaxed))
     }
 
     /// The Prometheus text for a scrape, with the per-server gauges taken from `servers`.

@@ -1,7 +1,8 @@
 import HealthProber
 import SettingsStore
 
-/// `fleet add --verify`: probes a server's `/health/fleet` before it is added.
+/// `fleet add --verify` and the operator page's check: probes a server's `/health/fleet`
+/// before it is added.
 enum FleetVerifier {
     /// Returns a note about the healthy answer, or throws a one-line failure naming the reason
     /// the server is not healthy (closed port, bad JSON, timeout, …).
@@ -15,12 +16,17 @@ enum FleetVerifier {
         defer { prober.shutdown() }
         switch await prober.probe(entry.url) {
         case .success(let report):
-            let figures = "\(report.available) of \(report.workers) workers free"
-            return report.isAcceptingCalls
-                ? "healthy, \(figures)"
-                : "answers with status \(report.status), \(figures): it gets no calls until it reports ok"
+            return note(for: report)
         case .failure(let failure):
             throw CommandLineFailure("not added: \(entry.url)/health/fleet is not healthy (\(failure))")
         }
+    }
+
+    /// What a healthy answer means for the server's calls, in a few words.
+    static func note(for report: HealthReport) -> String {
+        let figures = "\(report.available) of \(report.workers) workers free"
+        return report.isAcceptingCalls
+            ? "healthy, \(figures)"
+            : "answers with status \(report.status), \(figures): it gets no calls until it reports ok"
     }
 }

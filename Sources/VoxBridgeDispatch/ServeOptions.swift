@@ -52,6 +52,9 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("max-connections"), help: "Connections served at once; more are closed at once (default: from the file limit, less a reserve).")
     var maxConnections: Int?
 
+    @Option(name: .customLong("max-event-streams"), help: "Most GET /v1/fleet/events streams open at once (default 128).")
+    var maximumEventStreams: Int?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
@@ -104,6 +107,9 @@ struct ServeOptions: ParsableArguments {
         }
         configuration.maxConnections = try resolver.integer("max-connections", maxConnections, in: 1...1_048_576)
         configuration.probeCAFile = resolver.string("probe-ca-file", probeCAFile)
+        if let value = try resolver.integer("max-event-streams", maximumEventStreams, in: 0...10_000) {
+            configuration.events.maximumStreams = value
+        }
         if let level = resolver.string("log-level", logLevel) {
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(level) else {

@@ -148,5 +148,5 @@ final class RawHTTPConnection {
 
 /// Why a raw connection failed.
 enum RawHTTPError: Error {
-    case socket, connect, write
+    case socket, connect, write, read
 }
