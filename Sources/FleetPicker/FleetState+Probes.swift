@@ -155,8 +155,14 @@ extension FleetState {
         case .healthy(let reading):
             servers[position].reading = reading
             servers[position].lastError = nil
-            servers[position].consecutiveFailures = 0
-            servers[position].consecutiveSuccesses += 1
+            // A report newer than this probe's start stands: the probe cannot speak for the
+            // time after it started, so it clears neither the hold nor the failures a `failed`
+            // report counted toward `fall` (with refresh ahead a probe is nearly always under
+            // way when a report arrives).
+            if !(servers[position].report.map { $0.at > startedAt } ?? false) {
+                servers[position].consecutiveFailures = 0
+                servers[position].consecutiveSuccesses += 1
+            }
             settleReservations(at: position, probeStart: startedAt)
             noteLatency(finishedAt - startedAt, at: position)
             // A report of the dialout's outcome holds until a probe started after it answers.

@@ -82,7 +82,12 @@ struct ServeOptions: ParsableArguments {
             // A period at or past the window would let readings go stale between probes, and
             // picks would wait for the network again: the very thing the refresh is for.
             let freshness = Int(configuration.freshness.milliseconds)
-            guard freshness == 0 || value < freshness else {
+            guard freshness > 0 else {
+                // Every pick probes at freshness 0: a reading refreshed ahead could serve none.
+                throw ConfigurationError(source: resolver.source(of: "probe-interval-ms", given: probeIntervalMilliseconds != nil),
+                                         value: String(value), expected: "no value with --freshness-ms 0, where every pick probes")
+            }
+            guard value < freshness else {
                 throw ConfigurationError(source: resolver.source(of: "probe-interval-ms", given: probeIntervalMilliseconds != nil),
                                          value: String(value), expected: "a whole number of ms under --freshness-ms (\(freshness))")
             }

@@ -95,6 +95,21 @@ struct OutcomeFeedbackTests {
         #expect(fleet.backgroundProbes(now: ms(6), random: &random).probe == ["a"])
     }
 
+    @Test func aGoodProbeStartedBeforeFailedReportsDoesNotUndoTheirCountTowardFall() throws {
+        var fleet = Fleet(configuration: .init(fall: 2))
+        fleet.setServers(["a"])
+        fleet.report("a", healthy(10), at: ms(0))
+        var random = FleetRandomSource(seed: 6)
+        let first = try #require(fleet.pick(arrivedAt: ms(1), now: ms(1), random: &random).pick)
+        let second = try #require(fleet.pick(arrivedAt: ms(1), now: ms(1), random: &random).pick)
+        _ = fleet.release(reservationID: first.reservationID, reason: .failed, now: ms(20))
+        // A refresh that started before the report answers well after it.
+        fleet.recordProbe(server: "a", startedAt: ms(15), finishedAt: ms(25), result: healthy(10))
+        #expect(fleet.snapshot()[0].consecutiveFailures == 1)
+        let change = fleet.release(reservationID: second.reservationID, reason: .failed, now: ms(30))?.change
+        #expect(change == StateChange(server: "a", from: .up, to: .down, reason: "dialout failed (reported)"))
+    }
+
     @Test func aGoodProbeStartedBeforeAFailedReportDoesNotLiftIt() {
         var (fleet, id) = fleetWithAPickOnA()
         var random = FleetRandomSource(seed: 4)

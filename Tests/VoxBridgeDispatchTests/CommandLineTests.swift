@@ -164,12 +164,23 @@ struct CommandLineTests {
         (["serve"], ["VOXBRIDGE_IDLE_TIMEOUT_MS": "1e3"]),
         (["serve"], ["VOXBRIDGE_MAX_CONNECTIONS": "0"]),
         (["serve"], ["VOXBRIDGE_MAX_CONNECTIONS": "10000000"]),
+        (["serve", "--probe-interval-ms", "250"], [:]),
+        (["serve", "--probe-interval-ms", "100", "--freshness-ms", "0"], [:]),
+        (["serve"], ["VOXBRIDGE_PROBE_INTERVAL_MS": "0"]),
         (["nonsense"], [:]),
     ])
     func badOption(arguments: [String], environment: [String: String]) throws {
         let result = try DispatchProcess.runBlocking(arguments + ["--db", db], environment: environment)
         #expect(result.status != 0)
         #expect(result.standardError.split(separator: "\n").count == 1, "\(result.standardError)")
+    }
+
+    @Test("--probe-interval-ms: under --freshness-ms, from the command line or the environment")
+    func probeInterval() throws {
+        #expect(try ServeOptions.parse([]).resolve(environment: [:]).pickerConfiguration.refreshInterval == .milliseconds(150))
+        #expect(try ServeOptions.parse(["--probe-interval-ms", "100"]).resolve(environment: [:]).probeInterval == .milliseconds(100))
+        #expect(try ServeOptions.parse([]).resolve(environment: ["VOXBRIDGE_PROBE_INTERVAL_MS": "200"]).probeInterval == .milliseconds(200))
+        #expect(throws: (any Error).self) { try ServeOptions.parse(["--probe-interval-ms", "250"]).resolve(environment: [:]) }
     }
 
     @Test("the connection options come from the command line, then the environment, then the defaults")

@@ -47,7 +47,7 @@ struct FleetEventStreamTests {
         let fakes = [try await FakeFleetServer(available: 11), try await FakeFleetServer(available: 3, workers: 8),
                      try await FakeFleetServer(available: 16, status: "draining")]
         let app = try TestApplication(pickToken: Self.picker)
-        try app.setFleet(fakes.map(\.url) + ["http://127.0.0.1:1"])
+        try await app.setFleet(fakes.map(\.url) + ["http://127.0.0.1:1"])
         let spec = try OpenAPISpec.load()
         try await app.test(.live) { client in
             let port = try #require(client.port)

@@ -375,7 +375,7 @@ def _error(status: int, data: bytes) -> DispatchError:
         return FleetEmpty(message, status, code, [])
     if status == 503 and code == "no_capacity":
         servers = [PassedOver(str(s.get("url")), str(s.get("state")), str(s.get("reason")))
-                   for s in answer.get("servers", []) if isinstance(s, dict)]
+                   for s in (answer.get("servers") or []) if isinstance(s, dict)]
         return NoCapacity(message, status, code, servers)
     if status == 401:
         return Unauthorized(message, status, code)
