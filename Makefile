@@ -7,7 +7,7 @@ HOST        ?= 127.0.0.1
 PORT        ?= 8080
 APT_PACKAGES = libcurl4-openssl-dev libsqlite3-dev pkg-config
 
-.PHONY: deps build run test test-python flood-test clean bench bench-tools demo fuzz fuzz-api fuzz-api-quick soak browser-deps browser-test screenshots event-streams-bench
+.PHONY: deps build run test test-python flood-test clean bench bench-tools demo fuzz fuzz-api fuzz-api-quick soak browser-deps browser-test screenshots
 
 ## deps: install the system packages the build needs, when any is missing
 deps:
