@@ -175,7 +175,13 @@ struct ScenarioRunner {
         let http = self.http
         let elapsed = await LoadDriver.run(
             scenario.load,
-            beforeRound: { _ in try? await sim.reset() },
+            beforeRound: { _ in
+                try? await sim.reset()
+                // The reset frees the workers at once, which no fleet server does: give the
+                // dispatcher's background refresh (every 150 ms) time to see it, as it would see
+                // calls ending one by one, so that a round measures the herd and not the reset.
+                try? await Task.sleep(for: Self.afterReset)
+            },
             dialout: { intended in
                 await picker.dialout(http: http, stats: stats, intendedStart: intended)
             })
@@ -214,6 +220,10 @@ struct ScenarioRunner {
 }
 
 extension ScenarioRunner {
+    /// How long a burst round waits after the sim's reset: more than a refresh period of the
+    /// dispatcher's defaults (150 ms, +20 % jitter).
+    static let afterReset: Duration = .milliseconds(300)
+
     /// The dispatcher's picked picks and those of them answered in its HTTP pipeline (without
     /// waiting for a probe), from its `/metrics`.
     func pickCounters(baseURL: String) async throws -> (picked: Double, inPipeline: Double) {
