@@ -7,6 +7,12 @@ final class SilentListener: Sendable {
     private let descriptor: Int32
 
     init() throws {
+        (descriptor, port) = try Self.listeningSocket()
+    }
+
+    /// A TCP socket listening on 127.0.0.1 on a free port, and the port; shared with
+    /// ``BadGatewayServer``, which accepts on it.
+    static func listeningSocket() throws -> (descriptor: Int32, port: Int) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -23,8 +29,7 @@ final class SilentListener: Sendable {
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
         }
-        self.descriptor = descriptor
-        port = Int(UInt16(bigEndian: address.sin_port))
+        return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
