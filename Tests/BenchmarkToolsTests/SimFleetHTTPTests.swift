@@ -58,8 +58,8 @@ struct SimFleetHTTPTests {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var iterator = stream.makeAsyncIterator()
-            guard let ports = await iterator.next() else { throw CancellationError() }
             do {
+                guard let ports = await iterator.next() else { throw CancellationError() }
                 try await body(ports, client)
             } catch {
                 await group.triggerGracefulShutdown()

@@ -25,83 +25,96 @@ struct DispatchClientTests {
         DispatchClient(configuration: .init(instances: instances ?? [live.baseURL], token: token, requestTimeout: requestTimeout))
     }
 
+    /// Runs `body` with `client`, then shuts the client down whether or not `body` threw: a client
+    /// dropped without `shutdown()` stops the process (AsyncHTTPClient's rule), which would turn one
+    /// failed expectation into a crash of the whole test run.
+    private func using(_ client: DispatchClient, _ body: (DispatchClient) async throws -> Void) async throws {
+        do {
+            try await body(client)
+            try await client.shutdown()
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
     @Test("pick answers a fleet server with a reservation; release gives it back once")
     func pickAndRelease() async throws {
         try await LiveDispatcher.with { live in
-            let client = makeClient(live)
-            let pick = try await client.pick()
-            #expect(live.servers.contains(pick.server))
-            #expect(pick.instance == live.baseURL)
-            #expect(pick.workers == 16)
-            try await client.release(pick)
-            await #expect(throws: DispatchClientError.self) { try await client.release(pick) }
-            do {
+            try await using(makeClient(live)) { client in
+                let pick = try await client.pick()
+                #expect(live.servers.contains(pick.server))
+                #expect(pick.instance == live.baseURL)
+                #expect(pick.workers == 16)
                 try await client.release(pick)
-            } catch let error as DispatchClientError {
-                #expect(error.serviceError?.code == "unknown_reservation")
-                #expect(error.serviceError?.status == 404)
+                await #expect(throws: DispatchClientError.self) { try await client.release(pick) }
+                do {
+                    try await client.release(pick)
+                } catch let error as DispatchClientError {
+                    #expect(error.serviceError?.code == "unknown_reservation")
+                    #expect(error.serviceError?.status == 404)
+                }
             }
-            try await client.shutdown()
         }
     }
 
     @Test("a busy server is released busy and the next pick excludes it")
     func busyRetryExcludes() async throws {
         try await LiveDispatcher.with { live in
-            let client = makeClient(live)
-            let tried = Mutex<[String]>([])
-            let pick = try await client.dial { pick in
-                let count = tried.withLock { $0.append(pick.server); return $0.count }
-                return count == 1 ? .busy : .placed
+            try await using(makeClient(live)) { client in
+                let tried = Mutex<[String]>([])
+                let pick = try await client.dial { pick in
+                    let count = tried.withLock { $0.append(pick.server); return $0.count }
+                    return count == 1 ? .busy : .placed
+                }
+                let servers = tried.withLock { $0 }
+                #expect(servers.count == 2)
+                #expect(servers[0] != servers[1])
+                #expect(pick.server == servers[1])
+                #expect(try await live.releases("busy") == 1)
+                #expect(try await live.releases("failed") == 0)
             }
-            let servers = tried.withLock { $0 }
-            #expect(servers.count == 2)
-            #expect(servers[0] != servers[1])
-            #expect(pick.server == servers[1])
-            #expect(try await live.releases("busy") == 1)
-            #expect(try await live.releases("failed") == 0)
-            try await client.shutdown()
         }
     }
 
     @Test("three busy servers: the dial gives up after 3 picks, each released busy")
     func retryLimit() async throws {
         try await LiveDispatcher.with { live in
-            let client = makeClient(live)
-            let picks = Mutex(0)
-            do {
-                try await client.dial(onPick: { _ in picks.withLock { $0 += 1 } }) { _ in .busy }
-                Issue.record("the dial should have given up")
-            } catch DispatchClientError.retriesExhausted(let attempts) {
-                #expect(attempts.count == 3)
-                #expect(Set(attempts.map(\.server)) == Set(live.servers))
-                #expect(attempts.allSatisfy { $0.outcome == .busy })
+            try await using(makeClient(live)) { client in
+                let picks = Mutex(0)
+                do {
+                    try await client.dial(onPick: { _ in picks.withLock { $0 += 1 } }) { _ in .busy }
+                    Issue.record("the dial should have given up")
+                } catch DispatchClientError.retriesExhausted(let attempts) {
+                    #expect(attempts.count == 3)
+                    #expect(Set(attempts.map(\.server)) == Set(live.servers))
+                    #expect(attempts.allSatisfy { $0.outcome == .busy })
+                }
+                #expect(picks.withLock { $0 } == 3)
+                #expect(try await live.releases("busy") == 3)
             }
-            #expect(picks.withLock { $0 } == 3)
-            #expect(try await live.releases("busy") == 3)
-            try await client.shutdown()
         }
     }
 
     @Test("a failing server is released failed, and the dispatcher holds it back")
     func failedRelease() async throws {
         try await LiveDispatcher.with { live in
-            let client = makeClient(live)
-            let first = Mutex<String?>(nil)
-            let pick = try await client.dial { pick in
-                first.withLock { first in
-                    guard first == nil else { return .placed }
-                    first = pick.server
-                    return .failed
+            try await using(makeClient(live)) { client in
+                let first = Mutex<String?>(nil)
+                let pick = try await client.dial { pick in
+                    first.withLock { first in
+                        guard first == nil else { return .placed }
+                        first = pick.server
+                        return .failed
+                    }
                 }
+                let failed = try #require(first.withLock { $0 })
+                #expect(pick.server != failed)
+                #expect(try await live.releases("failed") == 1)
+                let fleet = try JSONSerialization.jsonObject(with: try await live.request("GET", "/v1/fleet").body) as? [String: Any]
+                let entry = (fleet?["servers"] as? [[String: Any]])?.first { $0["url"] as? String == failed }
+                #expect((entry?["reports_last_minute"] as? [String: Any])?["failed"] as? Int == 1)
             }
-            let failed = try #require(first.withLock { $0 })
-            #expect(pick.server != failed)
-            #expect(try await live.releases("failed") == 1)
-            let fleet = try JSONSerialization.jsonObject(with: try await live.request("GET", "/v1/fleet").body) as? [String: Any]
-            let entry = (fleet?["servers"] as? [[String: Any]])?.first { $0["url"] as? String == failed }
-            #expect((entry?["reports_last_minute"] as? [String: Any])?["failed"] as? Int == 1)
-            try await client.shutdown()
         }
     }
 
@@ -109,57 +122,57 @@ struct DispatchClientTests {
     func placingCodeThrows() async throws {
         struct Refused: Error {}
         try await LiveDispatcher.with { live in
-            let client = makeClient(live)
-            await #expect(throws: Refused.self) { try await client.dial { _ in throw Refused() } }
-            #expect(try await live.releases("not_placed") == 1)
-            try await client.shutdown()
+            try await using(makeClient(live)) { client async throws in
+                await #expect(throws: Refused.self) { try await client.dial { _ in throw Refused() } }
+                #expect(try await live.releases("not_placed") == 1)
+            }
         }
     }
 
     @Test("every server excluded: noCapacity, with why each was passed over")
     func noCapacity() async throws {
         try await LiveDispatcher.with { live in
-            let client = makeClient(live)
-            do {
-                _ = try await client.pick(excluding: live.servers)
-                Issue.record("pick should have failed")
-            } catch DispatchClientError.noCapacity(let servers, let error) {
-                #expect(error.code == "no_capacity")
-                #expect(error.status == 503)
-                #expect(Set(servers.map(\.url)) == Set(live.servers))
-                #expect(servers.allSatisfy { $0.reason == "excluded" })
+            try await using(makeClient(live)) { client in
+                do {
+                    _ = try await client.pick(excluding: live.servers)
+                    Issue.record("pick should have failed")
+                } catch DispatchClientError.noCapacity(let servers, let error) {
+                    #expect(error.code == "no_capacity")
+                    #expect(error.status == 503)
+                    #expect(Set(servers.map(\.url)) == Set(live.servers))
+                    #expect(servers.allSatisfy { $0.reason == "excluded" })
+                }
+                await #expect(throws: DispatchClientError.self) { try await client.dial(excluding: live.servers) { _ in .placed } }
             }
-            await #expect(throws: DispatchClientError.self) { try await client.dial(excluding: live.servers) { _ in .placed } }
-            try await client.shutdown()
         }
     }
 
     @Test("an empty fleet list: fleetEmpty")
     func fleetEmpty() async throws {
         try await LiveDispatcher.with(servers: 0) { live in
-            let client = makeClient(live)
-            do {
-                _ = try await client.pick()
-                Issue.record("pick should have failed")
-            } catch DispatchClientError.fleetEmpty(let error) {
-                #expect(error.code == "fleet_empty")
+            try await using(makeClient(live)) { client in
+                do {
+                    _ = try await client.pick()
+                    Issue.record("pick should have failed")
+                } catch DispatchClientError.fleetEmpty(let error) {
+                    #expect(error.code == "fleet_empty")
+                }
             }
-            try await client.shutdown()
         }
     }
 
     @Test("a wrong or missing token: unauthorized, with the service's code", arguments: ["wrong-token", nil] as [String?])
     func tokenRefused(token: String?) async throws {
         try await LiveDispatcher.with(servers: 1) { live in
-            let client = makeClient(live, token: token)
-            do {
-                _ = try await client.pick()
-                Issue.record("pick should have been refused")
-            } catch DispatchClientError.unauthorized(let error) {
-                #expect(error.code == "unauthorized")
-                #expect(error.status == 401)
+            try await using(makeClient(live, token: token)) { client in
+                do {
+                    _ = try await client.pick()
+                    Issue.record("pick should have been refused")
+                } catch DispatchClientError.unauthorized(let error) {
+                    #expect(error.code == "unauthorized")
+                    #expect(error.status == 401)
+                }
             }
-            try await client.shutdown()
         }
     }
 
@@ -167,21 +180,21 @@ struct DispatchClientTests {
     func instanceDown() async throws {
         try await LiveDispatcher.with(servers: 1) { live in
             let dead = try SilentListener.closedPortURL()
-            let client = makeClient(live, instances: [dead, live.baseURL])
-            let pick = try await client.pick()
-            #expect(pick.instance == live.baseURL)
-            try await client.release(pick)
-            #expect(try await client.pick().instance == live.baseURL)
-            try await client.shutdown()
-
-            let alone = DispatchClient(configuration: .init(instances: [dead], token: LiveDispatcher.pickToken))
-            do {
-                _ = try await alone.pick()
-                Issue.record("pick should have failed")
-            } catch DispatchClientError.unavailable(let failures) {
-                #expect(failures.map(\.instance) == [dead])
+            try await using(makeClient(live, instances: [dead, live.baseURL])) { client in
+                let pick = try await client.pick()
+                #expect(pick.instance == live.baseURL)
+                try await client.release(pick)
+                #expect(try await client.pick().instance == live.baseURL)
             }
-            try await alone.shutdown()
+
+            try await using(DispatchClient(configuration: .init(instances: [dead], token: LiveDispatcher.pickToken))) { alone in
+                do {
+                    _ = try await alone.pick()
+                    Issue.record("pick should have failed")
+                } catch DispatchClientError.unavailable(let failures) {
+                    #expect(failures.map(\.instance) == [dead])
+                }
+            }
         }
     }
 
@@ -190,11 +203,11 @@ struct DispatchClientTests {
         try await LiveDispatcher.with(servers: 1) { live in
             let proxy = try BadGatewayServer()
             defer { proxy.stop() }
-            let client = makeClient(live, instances: [proxy.url, live.baseURL])
-            let pick = try await client.pick()
-            #expect(pick.instance == live.baseURL)
-            try await client.release(pick)
-            try await client.shutdown()
+            try await using(makeClient(live, instances: [proxy.url, live.baseURL])) { client in
+                let pick = try await client.pick()
+                #expect(pick.instance == live.baseURL)
+                try await client.release(pick)
+            }
         }
     }
 
@@ -202,23 +215,23 @@ struct DispatchClientTests {
     func timeout() async throws {
         try await LiveDispatcher.with(servers: 1) { live in
             let silent = try SilentListener()
-            let client = makeClient(live, instances: [silent.url, live.baseURL], requestTimeout: .milliseconds(300))
-            let started = ContinuousClock.now
-            let pick = try await client.pick()
-            #expect(pick.instance == live.baseURL)
-            #expect(ContinuousClock.now - started < .seconds(3))
-            try await client.shutdown()
-
-            let alone = DispatchClient(configuration: .init(instances: [silent.url], requestTimeout: .milliseconds(300)))
-            let aloneStarted = ContinuousClock.now
-            do {
-                _ = try await alone.pick()
-                Issue.record("pick should have timed out")
-            } catch DispatchClientError.unavailable(let failures) {
-                #expect(failures == [InstanceFailure(instance: silent.url, reason: .timedOut)])
+            try await using(makeClient(live, instances: [silent.url, live.baseURL], requestTimeout: .milliseconds(300))) { client in
+                let started = ContinuousClock.now
+                let pick = try await client.pick()
+                #expect(pick.instance == live.baseURL)
+                #expect(ContinuousClock.now - started < .seconds(3))
             }
-            #expect(ContinuousClock.now - aloneStarted < .seconds(3))
-            try await alone.shutdown()
+
+            try await using(DispatchClient(configuration: .init(instances: [silent.url], requestTimeout: .milliseconds(300)))) { alone in
+                let aloneStarted = ContinuousClock.now
+                do {
+                    _ = try await alone.pick()
+                    Issue.record("pick should have timed out")
+                } catch DispatchClientError.unavailable(let failures) {
+                    #expect(failures == [InstanceFailure(instance: silent.url, reason: .timedOut)])
+                }
+                #expect(ContinuousClock.now - aloneStarted < .seconds(3))
+            }
         }
     }
 
@@ -230,10 +243,10 @@ struct DispatchClientTests {
             .appendingPathComponent("ReadmeExample.swift"), encoding: .utf8)
         #expect(readme.contains("```swift\n" + example + "```\n"), "README must show ReadmeExample.swift verbatim")
         try await LiveDispatcher.with { live in
-            let dispatch = makeDispatchClient(dispatchers: [live.baseURL], token: LiveDispatcher.pickToken)
-            let server = try await placeOutboundCall(to: "+15550100", using: dispatch)
-            #expect(live.servers.contains(server))
-            try await dispatch.shutdown()
+            try await using(makeDispatchClient(dispatchers: [live.baseURL], token: LiveDispatcher.pickToken)) { dispatch in
+                let server = try await placeOutboundCall(to: "+15550100", using: dispatch)
+                #expect(live.servers.contains(server))
+            }
         }
     }
 }

@@ -47,6 +47,7 @@ struct LiveDispatcher: Sendable {
                 let list = servers.map { "\"\($0)\"" }.joined(separator: ",")
                 let put = try await live.request("PUT", "/v1/settings/voxcore_fleet", body: #"{"voxcore_fleet":[\#(list)]}"#, token: adminToken)
                 guard put.status == 200 else { throw HarnessError("PUT fleet answered \(put.status)") }
+                try await live.waitUntilUp(count: servers.count)
             }
             let result = try await body(live)
             await serve.stop()
@@ -67,6 +68,20 @@ struct LiveDispatcher: Sendable {
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+
+    /// Waits (at most 10 s) until `/v1/fleet` shows `count` servers up: the dispatcher probes a
+    /// server as soon as it is listed, but a test's first pick must not depend on how soon a busy
+    /// machine runs that probe.
+    func waitUntilUp(count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let fleet = try JSONSerialization.jsonObject(with: try await request("GET", "/v1/fleet").body) as? [String: Any]
+            let up = (fleet?["servers"] as? [[String: Any]])?.filter { $0["state"] as? String == "up" }.count ?? 0
+            if up == count { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw HarnessError("the fleet was not up within 10 s")
     }
 
     /// `voxbridge_releases_total{reason}` from `/metrics` (0 when not yet counted).

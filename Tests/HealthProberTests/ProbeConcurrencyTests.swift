@@ -40,7 +40,8 @@ extension ProberNetworkTests {
             let cancelledAt = clock.now
             batch.cancel()
             let outcomes = await batch.value
-            #expect(clock.now - cancelledAt < .milliseconds(200))
+            // Far inside the 30 s timeout, with room for a 2-core machine running the other suites.
+            #expect(clock.now - cancelledAt < .seconds(2))
             #expect(outcomes.count == 20)
             #expect(outcomes.allSatisfy { (try? $0.get()) == nil })
             #expect(outcomes.compactMap { Fixtures.failure($0)?.reason }.allSatisfy { $0 == .cancelled })

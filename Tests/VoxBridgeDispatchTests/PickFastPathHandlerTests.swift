@@ -54,8 +54,11 @@ struct PickFastPathHandlerTests {
         let recorder = UserEventRecorder()
 
         /// Readings stay fresh for a minute unless told otherwise, so a slow test machine
-        /// cannot turn a ready pick into one that waits.
-        init(pickToken: String? = nil, freshness: Duration = .seconds(60)) throws {
+        /// cannot turn a ready pick into one that waits. `warm` probes both servers first, so
+        /// their readings are fresh. The channel is made last: an `EmbeddedChannel` must be used
+        /// on the thread that made it, and a test resumes from an `await` on any thread, so
+        /// nothing awaits once it exists.
+        init(pickToken: String? = nil, freshness: Duration = .seconds(60), warm: Bool = true) async throws {
             let store = try SQLiteSettingsStore(path: folder.file("settings.sqlite"))
             try store.replaceFleetNow(with: FleetList(validating: PickFastPathHandlerTests.fleet), expectedVersion: nil, actor: .api)
             coordinator = FleetCoordinator(configuration: .init(freshness: freshness), prober: prober, clock: ContinuousClock())
@@ -63,15 +66,11 @@ struct PickFastPathHandlerTests {
             logger.logLevel = .critical
             let follower = FleetListFollower(feed: SQLiteChangeFeed(store: store), coordinator: coordinator, logger: logger)
             follower.refresh()
+            if warm { _ = await coordinator.pick() }
             let dependencies = PickFastPathHandler.Dependencies(
                 coordinator: coordinator, follower: follower, metrics: DispatchMetrics(),
                 access: AccessControl(adminToken: nil, pickToken: pickToken))
             channel = EmbeddedChannel(handlers: [PickFastPathHandler(dependencies), recorder])
-        }
-
-        /// Probes both servers, so their readings are fresh.
-        func warmUp() async {
-            _ = await coordinator.pick()
         }
 
         /// Sends one request's parts in one read.
@@ -109,8 +108,7 @@ struct PickFastPathHandlerTests {
 
     @Test("a ready pick is answered in the pipeline, with the route's headers and body, and not handed over")
     func readyPickAnswered() async throws {
-        let fixture = try Fixture()
-        await fixture.warmUp()
+        let fixture = try await Fixture()
         try fixture.send()
         let answer = try #require(try fixture.answer())
         #expect(answer.head.status == .ok)
@@ -130,7 +128,7 @@ struct PickFastPathHandlerTests {
 
     @Test("a pick that must wait for probes is handed over whole, and probes nothing itself")
     func stalePickHandedOver() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture(warm: false)
         try fixture.send(headers: [.contentType: "application/json"], body: #"{"exclude": []}"#)
         let parts = try fixture.handedOver()
         #expect(parts.count == 3)
@@ -148,8 +146,7 @@ struct PickFastPathHandlerTests {
 
     @Test("graceful shutdown: a pick still being read is handed over before the quiesce event, and later picks go to the router")
     func quiesceHandsOverTheHeldPick() async throws {
-        let fixture = try Fixture()
-        await fixture.warmUp()
+        let fixture = try await Fixture()
         try fixture.channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: nil, path: "/v1/pick", headerFields: [.contentLength: "2"])))
         try fixture.channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: "{")))
         #expect(try fixture.handedOver().isEmpty, "held while its body is read")
@@ -168,8 +165,7 @@ struct PickFastPathHandlerTests {
 
     @Test("after a request with Connection: close, or an error, every pick goes to the router")
     func closingConnectionHandsOver() async throws {
-        let closing = try Fixture()
-        await closing.warmUp()
+        let closing = try await Fixture()
         try closing.send(.get, "/v1/fleet", headers: [.connection: "close"])
         #expect(try closing.handedOver().count == 2)
         try closing.routerAnswers()
@@ -177,8 +173,7 @@ struct PickFastPathHandlerTests {
         #expect(try closing.handedOver().count == 2)
         #expect(try closing.channel.readOutbound(as: HTTPResponsePart.self) == nil)
 
-        let failing = try Fixture()
-        await failing.warmUp()
+        let failing = try await Fixture()
         try failing.channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: nil, path: "/v1/pick")))
         failing.channel.pipeline.fireErrorCaught(MalformedRequest())
         #expect(throws: MalformedRequest.self) { try failing.channel.throwIfErrorCaught() }
@@ -192,8 +187,7 @@ struct PickFastPathHandlerTests {
 
     @Test("while the connection cannot take writes, picks go to the router, which waits")
     func notWritableHandsOver() async throws {
-        let fixture = try Fixture()
-        await fixture.warmUp()
+        let fixture = try await Fixture()
         fixture.channel.isWritable = false
         try fixture.send()
         #expect(try fixture.handedOver().count == 2)
@@ -205,8 +199,7 @@ struct PickFastPathHandlerTests {
 
     @Test("while an earlier request waits for the router, a pick is handed over too, so answers keep their order")
     func pipelinedOrderKept() async throws {
-        let fixture = try Fixture()
-        await fixture.warmUp()
+        let fixture = try await Fixture()
         try fixture.send(.get, "/v1/fleet")
         try fixture.send()
         #expect(try fixture.handedOver().count == 4, "both requests go to the router")
@@ -226,8 +219,7 @@ struct PickFastPathHandlerTests {
 
     @Test("other routes, methods and paths are handed over untouched")
     func otherRequestsHandedOver() async throws {
-        let fixture = try Fixture()
-        await fixture.warmUp()
+        let fixture = try await Fixture()
         for (method, path) in [(HTTPRequest.Method.get, "/v1/pick"), (.post, "/v1/pick?x=1"), (.post, "/v1/release"), (.get, "/health")] {
             try fixture.send(method, path)
             let parts = try fixture.handedOver()
@@ -242,8 +234,7 @@ struct PickFastPathHandlerTests {
 
     @Test("a bad token, a bad body, Expect, a body too big and Connection: close are left to the route")
     func errorsLeftToTheRoute() async throws {
-        let fixture = try Fixture(pickToken: "secret")
-        await fixture.warmUp()
+        let fixture = try await Fixture(pickToken: "secret")
         // The right token and an exclude list: answered here, honouring the exclusion.
         try fixture.send(headers: [.authorization: "Bearer secret"], body: #"{"exclude": ["http://127.0.0.1:9002/"]}"#)
         #expect(try fixture.answer()?.body["server"] as? String == Self.fleet[0])
@@ -268,8 +259,7 @@ struct PickFastPathHandlerTests {
 
     @Test("a body over the route's limit is handed over with every byte, for the route's 413")
     func oversizedBodyHandedOver() async throws {
-        let fixture = try Fixture()
-        await fixture.warmUp()
+        let fixture = try await Fixture()
         let chunk = String(repeating: " ", count: 64 * 1024)
         let chunks = DispatchConfiguration.maximumRequestBodyBytes / chunk.utf8.count + 2
         try fixture.channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: nil, path: "/v1/pick")))
@@ -291,8 +281,7 @@ struct PickFastPathHandlerTests {
 
     @Test("with --freshness-ms 0 every pick is handed over, so each one probes")
     func freshnessZeroHandsOver() async throws {
-        let fixture = try Fixture(freshness: .zero)
-        await fixture.warmUp()
+        let fixture = try await Fixture(freshness: .zero)
         try fixture.send()
         #expect(try fixture.handedOver().count == 2)
     }
