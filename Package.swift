@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "HealthProber", targets: ["HealthProber"]),
         .library(name: "SettingsStore", targets: ["SettingsStore"]),
         .library(name: "DispatchClient", targets: ["DispatchClient"]),
+        .library(name: "DispatchCluster", targets: ["DispatchCluster"]),
         .executable(name: "voxcore-sim", targets: ["VoxcoreSim"]),
         .executable(name: "voxbridge-bench", targets: ["VoxbridgeBench"]),
     ],
@@ -65,6 +66,17 @@ let package = Package(
             ]
         ),
 
+        // The cluster: the lease as a pure state machine, and its PostgreSQL driver.
+        .target(
+            name: "DispatchCluster",
+            dependencies: [
+                "SettingsStore",
+                "PostgresSettingsStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // The callers' client: the dialout protocol over HTTP; shares only the wire format with the service.
         .target(
             name: "DispatchClient",
@@ -82,7 +94,9 @@ let package = Package(
                 "HealthProber",
                 "SettingsStore",
                 "PostgresSettingsStore",
+                "DispatchCluster",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -165,6 +179,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        .testTarget(name: "DispatchClusterTests", dependencies: ["DispatchCluster", "PostgresTestSupport"]),
         // Runs the built voxbridge-dispatch and voxcore-sim as child processes; no service module.
         .testTarget(name: "DispatchClientTests", dependencies: ["DispatchClient"]),
         .testTarget(

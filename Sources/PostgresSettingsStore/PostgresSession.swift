@@ -4,12 +4,13 @@ import SettingsStore
 import Synchronization
 
 /// One connection to PostgreSQL, opened when first needed and again after it was lost, used by
-/// one transaction at a time.
+/// one transaction (or one autocommitted run of statements) at a time.
 ///
 /// A failure that is not the caller's own ``SettingsStoreError`` (a lost connection, a timeout)
 /// drops the connection, so the next call starts on a fresh one; the server rolls back whatever
-/// the lost connection had not committed.
-final class PostgresSession: Sendable {
+/// the lost connection had not committed. Public for the cluster's lease, which keeps a session
+/// of its own so that its renewals never queue behind a settings write.
+public final class PostgresSession: Sendable {
     private let url: PostgresStoreURL
     private let connectionConfiguration: PostgresConnection.Configuration
     private let configuration: PostgresStoreConfiguration
@@ -17,6 +18,13 @@ final class PostgresSession: Sendable {
     private let lock = AsyncSerialLock()
     private let connection = Mutex<PostgresConnection?>(nil)
     private let connectionCount = Atomic<Int>(0)
+
+    /// A session that connects to `url` when first used; `configuration.statementTimeout`
+    /// bounds every call.
+    public convenience init(url: PostgresStoreURL, configuration: PostgresStoreConfiguration, logger: Logger) throws(PostgresStoreURLError) {
+        self.init(url: url, connectionConfiguration: try url.connectionConfiguration(connectTimeout: configuration.connectTimeout),
+                  configuration: configuration, logger: logger)
+    }
 
     init(url: PostgresStoreURL, connectionConfiguration: PostgresConnection.Configuration,
          configuration: PostgresStoreConfiguration, logger: Logger) {
@@ -38,8 +46,22 @@ final class PostgresSession: Sendable {
 
     /// Runs `body` on the session's connection inside `BEGIN` … `COMMIT`, bounded by the
     /// statement timeout. Throws ``SettingsStoreError`` only.
-    func transaction<T: Sendable>(
+    public func transaction<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws(SettingsStoreError) -> T {
+        try await run(inTransaction: true, body)
+    }
+
+    /// Runs `body` on the session's connection, each statement committed on its own, bounded by
+    /// the statement timeout. Throws ``SettingsStoreError`` only.
+    public func autocommit<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws(SettingsStoreError) -> T {
+        try await run(inTransaction: false, body)
+    }
+
+    private func run<T: Sendable>(
+        inTransaction: Bool, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws(SettingsStoreError) -> T {
         await lock.lock()
         defer { lock.unlock() }
@@ -53,6 +75,7 @@ final class PostgresSession: Sendable {
         let logger = logger
         do {
             return try await Self.withTimeout(configuration.statementTimeout, closing: current) {
+                guard inTransaction else { return try await body(current) }
                 try await current.query("BEGIN", logger: logger)
                 do {
                     let value = try await body(current)
@@ -75,7 +98,7 @@ final class PostgresSession: Sendable {
     }
 
     /// Closes the connection; the session is not used afterwards.
-    func close() async {
+    public func close() async {
         let open = connection.withLock { connection in
             defer { connection = nil }
             return connection

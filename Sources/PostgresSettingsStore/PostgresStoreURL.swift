@@ -78,8 +78,8 @@ public struct PostgresStoreURL: Sendable, Equatable, CustomStringConvertible {
         return "postgres://\(user)@\(shownHost):\(port)/\(database)" + (tls == .disable ? "" : "?sslmode=\(tls.rawValue)")
     }
 
-    /// The connection settings postgres-nio needs.
-    func connectionConfiguration(connectTimeout: Duration) throws(PostgresStoreURLError) -> PostgresConnection.Configuration {
+    /// The connection settings postgres-nio takes for this URL (TLS as `sslmode` says).
+    public func connectionConfiguration(connectTimeout: Duration) throws(PostgresStoreURLError) -> PostgresConnection.Configuration {
         let tlsSetting: PostgresConnection.Configuration.TLS
         switch tls {
         case .disable:

@@ -1,0 +1,160 @@
+/// One instance's view of the cluster's lease: whether it leads, whom it follows, or whether it
+/// decides alone; and when to go to the database next.
+///
+/// A value type with no I/O and no clock of its own, like `FleetState`: every method takes the
+/// instant, so the tests drive it with a mock clock. The driver (``PostgresLease`` in production)
+/// runs the round trips it asks for and reports each answer or failure back.
+///
+/// Safety rests on one rule. A lease taken or renewed by a round trip that *started* at `t` is
+/// trusted locally until `t + ttl − safetyMargin`. The database stamps the expiry `ttl` after it
+/// ran the statement, which is after `t`, and hands the lease to another instance only once that
+/// expiry has passed by its own clock. So this instance stops deciding before any other can
+/// start, whatever the network or the database took, and a process frozen past its deadline
+/// finds the lease gone when it resumes: ``role(now:)`` reads the clock on every call, so the
+/// first decision it is asked for after resuming is refused.
+public struct LeaseState<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
+    /// The timing in force.
+    public let configuration: LeaseConfiguration
+    /// This instance's identity in the lease row: unique per process start.
+    public let identity: String
+    /// The URL the others reach this instance at.
+    public let url: String
+
+    /// The lease this instance holds: its fencing number and the end of its term, by this
+    /// instance's clock.
+    private(set) var held: (fencing: Int64, until: Instant)?
+    /// The lease as last read (held by anyone), and until when this instance trusts that
+    /// holder to be alive.
+    private(set) var observed: (row: LeaseRow, until: Instant)?
+    /// When the last answer from the database arrived (the first instant known to the state
+    /// stands in until then, so that a database down from the start still ends in `degraded`).
+    private var lastAnswer: Instant?
+    /// The first instant this state was told.
+    private var origin: Instant?
+    /// The start of the round trip under way.
+    private var attemptStart: Instant?
+    /// When the next round trip is due.
+    private var nextAttempt: Instant?
+    /// Stepped down for good: the process is stopping, and never leads again.
+    public private(set) var steppedDown = false
+
+    /// A state that has not been to the database yet.
+    public init(configuration: LeaseConfiguration = .init(), identity: String, url: String) {
+        self.configuration = configuration
+        self.identity = identity
+        self.url = url
+    }
+
+    /// What this instance does with a request at `now`.
+    ///
+    /// - `leader`: it holds the lease and its term has not ended.
+    /// - `degraded`: the database has not answered for `ttl − safetyMargin`, so any lease this
+    ///   instance held has ended and it cannot learn of another.
+    /// - `follower`: another instance holds a lease that has not run out.
+    /// - `electing`: otherwise (the lease lapsed, or is this instance's own after its term).
+    public func role(now: Instant) -> ClusterRole {
+        if !steppedDown, let held, now < held.until { return .leader(fencing: held.fencing) }
+        let trusted = configuration.ttl - configuration.safetyMargin
+        guard let since = lastAnswer ?? origin, now < since.advanced(by: trusted) else { return .degraded }
+        if let observed, observed.row.holder != identity, now < observed.until {
+            return .follower(leaderURL: observed.row.holderURL, fencing: observed.row.fencing)
+        }
+        return .electing
+    }
+
+    /// The last lease row read, if any.
+    public var lastRow: LeaseRow? { observed?.row }
+
+    /// When this instance's own term ends, while it holds the lease.
+    public var termEnd: Instant? { held?.until }
+
+    /// When the next round trip is due: at once before the first, then every `renewInterval`
+    /// while leading and every `pollInterval` otherwise, counted from the last one's start.
+    /// `nil` while one is under way or after ``stepDown(now:)``.
+    public mutating func nextAttemptDue(now: Instant) -> Instant? {
+        if origin == nil { origin = now }
+        guard !steppedDown, attemptStart == nil else { return nil }
+        return nextAttempt ?? now
+    }
+
+    /// Starts a round trip: the driver runs "take or renew the lease, and read it" and reports
+    /// the result with ``attemptSucceeded(_:now:)`` or ``attemptFailed(now:)``.
+    /// - Returns: The fencing number this instance holds, if it holds one (for the log).
+    @discardableResult
+    public mutating func startAttempt(now: Instant) -> Int64? {
+        if origin == nil { origin = now }
+        attemptStart = now
+        return held?.fencing
+    }
+
+    /// Applies the lease row a round trip read at `now`.
+    ///
+    /// The row's holder is this instance: it leads under the row's fencing number until the
+    /// attempt's start plus `ttl − safetyMargin` (never past what the row says is left).
+    /// Anyone else: this instance does not lead, and trusts the holder until the row's
+    /// remaining time, counted from `now`, has run out.
+    /// - Returns: What changed, for the log and the metrics.
+    @discardableResult
+    public mutating func attemptSucceeded(_ row: LeaseRow, now: Instant) -> LeaseChange? {
+        let start = attemptStart ?? now
+        attemptStart = nil
+        let before = role(now: now)
+        lastAnswer = now
+        if row.holder == identity, !steppedDown {
+            let term = min(configuration.ttl, row.remaining) - configuration.safetyMargin
+            held = term > .zero ? (row.fencing, start.advanced(by: term)) : nil
+        } else {
+            held = nil
+        }
+        observed = (row, now.advanced(by: max(row.remaining, .zero)))
+        nextAttempt = start.advanced(by: held == nil ? configuration.pollInterval : configuration.renewInterval)
+        return LeaseChange(from: before, to: role(now: now))
+    }
+
+    /// Records a round trip that failed or timed out at `now`: nothing is learned, and the next
+    /// one is due after the poll interval (sooner than a renewal, to keep a term that can still
+    /// be kept).
+    @discardableResult
+    public mutating func attemptFailed(now: Instant) -> LeaseChange? {
+        let start = attemptStart ?? now
+        attemptStart = nil
+        let before = role(now: now)
+        nextAttempt = start.advanced(by: configuration.pollInterval)
+        return LeaseChange(from: before, to: role(now: now))
+    }
+
+    /// The request path could not reach the leader it was told of: trust that holder no longer
+    /// (the next round trip says whether it still holds the lease) and go to the database at
+    /// once.
+    public mutating func leaderUnreachable(_ leaderURL: String, now: Instant) {
+        guard let observed, observed.row.holderURL == leaderURL, observed.row.holder != identity else { return }
+        self.observed = (observed.row, now)
+        if attemptStart == nil { nextAttempt = now }
+    }
+
+    /// Stops leading for good (the process is stopping): from `now` on this instance neither
+    /// decides under the lease nor tries to take it.
+    /// - Returns: The fencing number of the term given up, so the driver can end it in the
+    ///   database at once instead of letting it lapse.
+    public mutating func stepDown(now: Instant) -> Int64? {
+        let fencing = held.map { now < $0.until ? $0.fencing : nil } ?? nil
+        held = nil
+        steppedDown = true
+        return fencing
+    }
+}
+
+/// A change of role, as a round trip or a failure caused it.
+public struct LeaseChange: Sendable, Hashable {
+    /// The role before.
+    public var from: ClusterRole
+    /// The role after.
+    public var to: ClusterRole
+
+    /// `nil` when nothing changed.
+    init?(from: ClusterRole, to: ClusterRole) {
+        guard from != to else { return nil }
+        self.from = from
+        self.to = to
+    }
+}
