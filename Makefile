@@ -36,7 +36,7 @@ run: build
 ## machine they would time the machine, not the service. Then the Python client's tests against the
 ## debug binaries `swift test` built, a short schemathesis pass against the built service, then the
 ## operator's page in a real browser. (The 20,000-connection flood is `make flood-test`.)
-PROCESS_TESTS = ClusterTests|PostgresOutageTests
+PROCESS_TESTS = VoxBridgeDispatchTests\.(ClusterTests|ClusterLeaseTests|PostgresOutageTests)
 test: deps
 	scripts/with-postgres.sh sh -c '$(SWIFT) test --skip "$(PROCESS_TESTS)" && $(SWIFT) test --skip-build --no-parallel --filter "$(PROCESS_TESTS)"'
 	$(MAKE) test-python

@@ -18,7 +18,7 @@ public struct LeaseConfiguration: Sendable, Hashable {
     /// The bound on one round trip to the database; past it the attempt counts as failed.
     public var attemptTimeout: Duration = .milliseconds(200)
     /// How often an instance writes its membership row and reads the others'.
-    public var memberInterval: Duration = .milliseconds(500)
+    public var memberInterval: Duration = .milliseconds(250)
     /// A member not seen for this long is no longer listed (nor sent reservations).
     public var memberTimeout: Duration = .seconds(5)
 

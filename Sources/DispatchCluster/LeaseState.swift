@@ -29,6 +29,9 @@ public struct LeaseState<Instant: InstantProtocol>: Sendable where Instant.Durat
     /// When the last answer from the database arrived (the first instant known to the state
     /// stands in until then, so that a database down from the start still ends in `degraded`).
     private var lastAnswer: Instant?
+    /// The start of the last round trip that failed: evidence that the database is out of
+    /// reach only while it is recent (see ``role(now:)``).
+    private var lastFailureStart: Instant?
     /// The first instant this state was told.
     private var origin: Instant?
     /// The start of the round trip under way.
@@ -49,13 +52,19 @@ public struct LeaseState<Instant: InstantProtocol>: Sendable where Instant.Durat
     ///
     /// - `leader`: it holds the lease and its term has not ended.
     /// - `degraded`: the database has not answered for `ttl − safetyMargin`, so any lease this
-    ///   instance held has ended and it cannot learn of another.
+    ///   instance held has ended and it cannot learn of another, and a round trip started within
+    ///   the last `ttl` failed. That second condition is what keeps a process that was frozen
+    ///   (SIGSTOP, a long pause) from deciding alone when it resumes: its silence is its own, not
+    ///   the database's, and until a fresh round trip fails it only waits.
     /// - `follower`: another instance holds a lease that has not run out.
     /// - `electing`: otherwise (the lease lapsed, or is this instance's own after its term).
     public func role(now: Instant) -> ClusterRole {
         if !steppedDown, let held, now < held.until { return .leader(fencing: held.fencing) }
         let trusted = configuration.ttl - configuration.safetyMargin
-        guard let since = lastAnswer ?? origin, now < since.advanced(by: trusted) else { return .degraded }
+        if let since = lastAnswer ?? origin, since.advanced(by: trusted) <= now {
+            guard let failed = lastFailureStart, now < failed.advanced(by: configuration.ttl) else { return .electing }
+            return .degraded
+        }
         if let observed, observed.row.holder != identity, now < observed.until {
             return .follower(leaderURL: observed.row.holderURL, fencing: observed.row.fencing)
         }
@@ -64,6 +73,10 @@ public struct LeaseState<Instant: InstantProtocol>: Sendable where Instant.Durat
 
     /// The last lease row read, if any.
     public var lastRow: LeaseRow? { observed?.row }
+
+    /// When the lease last read runs out, by this instance's clock (its holder's term may be
+    /// renewed meanwhile).
+    public var leaseExpiry: Instant? { observed?.until }
 
     /// When this instance's own term ends, while it holds the lease.
     public var termEnd: Instant? { held?.until }
@@ -119,6 +132,7 @@ public struct LeaseState<Instant: InstantProtocol>: Sendable where Instant.Durat
         let start = attemptStart ?? now
         attemptStart = nil
         let before = role(now: now)
+        lastFailureStart = start
         nextAttempt = start.advanced(by: configuration.pollInterval)
         return LeaseChange(from: before, to: role(now: now))
     }

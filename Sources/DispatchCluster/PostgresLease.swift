@@ -12,13 +12,15 @@ import SettingsStore
 /// long as its connection, and a frozen process keeps its connection open.
 ///
 /// The lease has a session (one connection) of its own, so renewals never queue behind a
-/// settings write, and every call is bounded by the lease's `attemptTimeout`.
+/// settings write or a heartbeat, and every call is bounded by the lease's `attemptTimeout`; the
+/// membership rows have another.
 public final class PostgresLease: Sendable {
     /// This instance's identity in the lease and membership rows.
     public let identity: String
     /// The URL the other instances reach this one at.
     public let url: String
     private let session: PostgresSession
+    private let memberSession: PostgresSession
     private let logger: Logger
 
     /// Prepares the lease's own connection (opened at the first call).
@@ -30,6 +32,7 @@ public final class PostgresLease: Sendable {
         self.logger = logger
         let bounds = PostgresStoreConfiguration(connectTimeout: configuration.attemptTimeout, statementTimeout: configuration.attemptTimeout)
         session = try PostgresSession(url: storeURL, configuration: bounds, logger: logger)
+        memberSession = try PostgresSession(url: storeURL, configuration: bounds, logger: logger)
     }
 
     /// Creates the lease and membership tables when missing. Instances starting together take
@@ -110,7 +113,7 @@ public final class PostgresLease: Sendable {
     public func heartbeat(role: String, timeout: Duration) async throws(SettingsStoreError) -> [ClusterMember] {
         let (identity, url, logger) = (identity, self.url, logger)
         let timeoutMicroseconds = Self.microseconds(timeout)
-        return try await session.autocommit { connection in
+        return try await memberSession.autocommit { connection in
             try await connection.query("""
                 INSERT INTO voxbridge_members (id, url, role, seen_at) VALUES (\(identity), \(url), \(role), clock_timestamp())
                 ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, role = EXCLUDED.role, seen_at = EXCLUDED.seen_at
@@ -134,14 +137,15 @@ public final class PostgresLease: Sendable {
     /// Removes this instance's membership row (a graceful stop), so the others stop sending to it.
     public func leave() async throws(SettingsStoreError) {
         let (identity, logger) = (identity, logger)
-        try await session.autocommit { connection in
+        try await memberSession.autocommit { connection in
             try await connection.query("DELETE FROM voxbridge_members WHERE id = \(identity)", logger: logger)
         }
     }
 
-    /// Closes the lease's connection.
+    /// Closes the lease's connections.
     public func close() async {
         await session.close()
+        await memberSession.close()
     }
 
     /// The advisory lock key of the cluster tables' creation ("VoxBridge lease", as a number).

@@ -181,6 +181,19 @@ public final class FleetCoordinator<C: Clock>: Sendable where C.Duration == Dura
         return result != nil
     }
 
+    /// Takes on reservations another decider made, `(identity, server)` each (see
+    /// ``FleetState/adoptReservation(id:server:now:)``), under one lock.
+    /// - Returns: How many were new to this instance.
+    @discardableResult
+    public func adoptReservations(_ reservations: [(id: String, server: String)]) -> Int {
+        shared.withLock { shared in
+            let now = clock.now
+            return reservations.reduce(0) { count, reservation in
+                count + (shared.fleet.adoptReservation(id: reservation.id, server: reservation.server, now: now) ? 1 : 0)
+            }
+        }
+    }
+
     /// The servers in list order, as `GET /v1/fleet` shows them.
     public func snapshot() -> [ServerSnapshot<C.Instant>] {
         shared.withLock { shared in

@@ -37,6 +37,25 @@ extension FleetState {
         return nil
     }
 
+    /// Takes on a reservation another decider made (the cluster's leader, or an instance that
+    /// decided alone), so this state counts the call too and a later ``release(reservationID:reason:now:)``
+    /// of it here finds it: a takeover then starts from what the old leader had handed out.
+    ///
+    /// It counts from `now`, the moment it arrived, not from when it was made: a little later,
+    /// so it is held a little longer, never shorter. Settled and expired like this state's own.
+    /// - Returns: `false` when the server is not on the list, the identity is not one this
+    ///   program makes, or the reservation is already known.
+    @discardableResult
+    public mutating func adoptReservation(id text: String, server: String, now: Instant) -> Bool {
+        let now = moment(now)
+        pruneReservations(now: now)
+        guard let position = positions[server], let id = ReservationID(text: text),
+            !servers[position].reservations.contains(where: { $0.id == id })
+        else { return false }
+        add(Reservation(id: id, madeAt: now), at: position)
+        return true
+    }
+
     /// How far back a snapshot counts `busy` and `failed` reports.
     public static var reportWindow: Duration { .seconds(60) }
 
@@ -127,10 +146,16 @@ extension FleetState {
     mutating func reserve<R: RandomNumberGenerator>(at position: Int, now: Moment, random: inout R) -> ReservationID {
         reservationCounter &+= 1
         let id = ReservationID(random: random.next(), counter: reservationCounter)
-        servers[position].reservations.append(Reservation(id: id, madeAt: now))
-        figures[position].reserved += 1
-        let expiry = now + configuration.reservationTTL
-        if nextExpiry.map({ expiry < $0 }) ?? true { nextExpiry = expiry }
+        add(Reservation(id: id, madeAt: now), at: position)
         return id
+    }
+
+    /// Appends a reservation made at the latest moment this state was told, so each server's
+    /// reservations stay in the order of their `madeAt`.
+    private mutating func add(_ reservation: Reservation, at position: Int) {
+        servers[position].reservations.append(reservation)
+        figures[position].reserved += 1
+        let expiry = reservation.madeAt + configuration.reservationTTL
+        if nextExpiry.map({ expiry < $0 }) ?? true { nextExpiry = expiry }
     }
 }

@@ -15,15 +15,18 @@ typealias DispatchRequestContext = BasicRequestContext
 ///   - configuration: the resolved configuration (host, port, tokens, picker options).
 ///   - store: the open settings store (SQLite or PostgreSQL; this code does not know which).
 ///   - logger: the process's logger.
+///   - metrics: the process's metrics (the cluster's parts count into them too).
+///   - cluster: in a cluster, the lease, the forwarder and the replicator (``ClusterParts``).
 ///   - onServerRunning: called with the real bound port once the server is listening.
 func buildApplication(
     configuration: DispatchConfiguration,
     store: any FleetSettingsStore,
     logger: Logger,
+    metrics: DispatchMetrics = DispatchMetrics(),
+    cluster: ClusterParts? = nil,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
     let prober = try HealthProber(configuration: configuration.proberConfiguration)
-    let metrics = DispatchMetrics()
     let events = FleetEventHub(maximumStreams: configuration.events.maximumStreams)
     let coordinator = FleetCoordinator(
         configuration: configuration.pickerConfiguration,
@@ -49,8 +52,9 @@ func buildApplication(
     let access = AccessControl(adminToken: configuration.adminToken, pickToken: configuration.pickToken)
     let router = buildRouter(
         store: store, feed: feed, coordinator: coordinator, follower: follower, metrics: metrics, access: access,
-        prober: prober, events: events)
-    let fastPath = PickFastPathHandler.Dependencies(coordinator: coordinator, follower: follower, metrics: metrics, access: access)
+        prober: prober, events: events, cluster: cluster)
+    let fastPath = PickFastPathHandler.Dependencies(
+        coordinator: coordinator, follower: follower, metrics: metrics, access: access, cluster: cluster)
     let connections = configuration.connectionConfiguration(fileLimit: FileLimit.current()?.soft ?? 1_024)
     let gate = ConnectionGate(limit: connections.maxConnections, metrics: metrics)
     var application = Application(
@@ -72,6 +76,11 @@ func buildApplication(
         ProberService(prober: prober), BackgroundProbeService(coordinator: coordinator),
         FleetEventService(hub: events, coordinator: coordinator, follower: follower, metrics: metrics,
                           configuration: configuration.events))
+    // Last, so it stops first: the lease is given up before the server drains, and the
+    // replicator sends the last decisions before that.
+    if let cluster {
+        application.addServices(cluster.replicator, ClusterService(coordinator: cluster.coordinator))
+    }
     return application
 }
 
@@ -85,22 +94,28 @@ func buildRouter(
     metrics: DispatchMetrics,
     access: AccessControl,
     prober: HealthProber,
-    events: FleetEventHub
+    events: FleetEventHub,
+    cluster: ClusterParts? = nil
 ) -> Router<DispatchRequestContext> {
     let router = Router(context: DispatchRequestContext.self)
 
     // Still 200 while the store is unreachable: the process serves picks from the last list
     // loaded, so a supervisor must not restart it; the body says what is missing.
     router.get("/health") { _, _ in
-        let body: JSONValue = switch feed.availability {
-        case .available: .object(["status": .string("ok")])
-        case .unavailable(let reason): .object(["status": .string("degraded"), "reason": .string("settings store unreachable: \(reason)")])
+        var reasons: [String] = []
+        if case .unavailable(let reason) = feed.availability { reasons.append("settings store unreachable: \(reason)") }
+        if cluster?.coordinator.role() == .degraded {
+            reasons.append("cluster database unreachable: this instance decides alone")
         }
+        let body: JSONValue = reasons.isEmpty
+            ? .object(["status": .string("ok")])
+            : .object(["status": .string("degraded"), "reason": .string(reasons.joined(separator: "; "))])
         return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: body.encoded())))
     }
     SettingsController(store: store, access: access).addRoutes(to: router)
-    PickController(coordinator: coordinator, follower: follower, metrics: metrics, access: access).addRoutes(to: router)
+    PickController(coordinator: coordinator, follower: follower, metrics: metrics, access: access, cluster: cluster).addRoutes(to: router)
+    ClusterController(cluster: cluster, coordinator: coordinator, metrics: metrics, access: access).addRoutes(to: router)
     FleetStatusController(coordinator: coordinator, follower: follower, metrics: metrics, access: access).addRoutes(to: router)
     FleetEventsController(hub: events, access: access).addRoutes(to: router)
     FleetVerifyController(prober: prober, access: access).addRoutes(to: router)

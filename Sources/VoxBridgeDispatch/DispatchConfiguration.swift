@@ -1,3 +1,4 @@
+import DispatchCluster
 import FleetPicker
 import HealthProber
 import NIOCore
@@ -12,6 +13,11 @@ struct DispatchConfiguration: Sendable, Equatable {
     /// The settings store: the SQLite file `--db` (default `voxbridge.sqlite`) or the PostgreSQL
     /// database `--store`.
     var settingsStore: SettingsStoreLocation = .sqlite(path: DispatchConfiguration.defaultDatabasePath)
+    /// With a PostgreSQL store: the URL the cluster's other instances reach this one at
+    /// (`--advertise-url`); `nil`: this instance decides alone (role `single`).
+    var advertiseURL: String? = nil
+    /// The cluster lease's timing.
+    var lease = LeaseConfiguration()
     /// Bound on each health probe, connect and answer together.
     var probeTimeout: Duration = .milliseconds(500)
     /// How old (by its start) a reading may be and still serve a pick; zero: every pick probes.

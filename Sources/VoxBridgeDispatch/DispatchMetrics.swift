@@ -42,6 +42,14 @@ final class DispatchMetrics: Sendable {
     private let connectionsClosedIdle: CoreMetrics.Counter
     /// 1 while the settings store can be reached, 0 while picks run on the last list loaded.
     private let storeUp: Prometheus.Gauge
+    /// `voxbridge_cluster_role{role}`: 1 for this instance's role, 0 for the others.
+    private let clusterRoles: [String: Prometheus.Gauge]
+    /// The lease term this instance decides under while it leads, else 0.
+    private let clusterFencing: Prometheus.Gauge
+    /// Counters made on first use: forwards by result, replication sends by result.
+    private let clusterCounters: Mutex<[String: CoreMetrics.Counter]>
+    /// Reservations other members decided that this instance took on.
+    private let reservationsAdopted: CoreMetrics.Counter
     /// The same picks and probes, also counted here where the operator's page can read them
     /// back (a swift-metrics counter cannot be read); relaxed atomics, one add per event.
     private let pickedCount = Atomic<Int>(0)
@@ -72,6 +80,50 @@ final class DispatchMetrics: Sendable {
         connectionsClosedIdle = Counter(label: "voxbridge_http_connections_closed_idle_total", factory: factory)
         storeUp = registry.makeGauge(name: "voxbridge_store_up", labels: [])
         storeUp.set(to: 1)
+        clusterRoles = Dictionary(uniqueKeysWithValues: Self.clusterRoleNames.map { role in
+            (role, registry.makeGauge(name: "voxbridge_cluster_role", labels: [("role", role)]))
+        })
+        clusterRoles["single"]?.set(to: 1)
+        clusterFencing = registry.makeGauge(name: "voxbridge_cluster_lease_term", labels: [])
+        clusterCounters = Mutex([:])
+        reservationsAdopted = Counter(label: "voxbridge_cluster_reservations_adopted_total", factory: factory)
+    }
+
+    /// The roles `voxbridge_cluster_role` shows.
+    static let clusterRoleNames = ["single", "leader", "follower", "degraded"]
+
+    /// Sets `voxbridge_cluster_role` to `role` and `voxbridge_cluster_lease_term` to the term
+    /// this instance leads under (0 when it does not lead).
+    func setClusterRole(_ role: String, fencing: Int64?) {
+        for (name, gauge) in clusterRoles { gauge.set(to: name == role ? 1 : 0) }
+        clusterFencing.set(to: Double(fencing ?? 0))
+    }
+
+    /// Counts one pick or release forwarded to the leader (`voxbridge_cluster_forwards_total`):
+    /// `ok`, `unreachable` or `not_leader`.
+    func recordForward(result: String) {
+        clusterCounter("voxbridge_cluster_forwards_total", result: result).increment()
+    }
+
+    /// Counts one batch of reservations sent to a member, or changes dropped from a full
+    /// queue (`voxbridge_cluster_replication_total`): `sent`, `failed` or `dropped`.
+    func recordReplication(result: String) {
+        clusterCounter("voxbridge_cluster_replication_total", result: result).increment()
+    }
+
+    /// Counts reservations another member decided that this instance took on.
+    func recordReservationsAdopted(_ count: Int) {
+        if count > 0 { reservationsAdopted.increment(by: count) }
+    }
+
+    private func clusterCounter(_ label: String, result: String) -> CoreMetrics.Counter {
+        clusterCounters.withLock { counters in
+            let key = label + "|" + result
+            if let counter = counters[key] { return counter }
+            let counter = Counter(label: label, dimensions: [("result", result)], factory: factory)
+            counters[key] = counter
+            return counter
+        }
     }
 
     /// Counts a connection admitted (`+1`) or closed (`-1`) in `voxbridge_http_connections_open`.

@@ -22,7 +22,9 @@ import NIOHTTPTypes
 ///   an error went to the router, or graceful shutdown began (`ChannelShouldQuiesceEvent`),
 ///   everything goes to the router, which answers what it has and closes;
 /// - only when ``AccessControl`` accepts the token, ``PickController/excludedServers(in:)``
-///   accepts the body, and ``FleetCoordinator/pickWithoutWaiting(excluding:)`` picks a server.
+///   accepts the body, and ``FleetCoordinator/pickWithoutWaiting(excluding:)`` picks a server;
+/// - in a cluster, only while this instance decides (it leads, or decides alone), confirmed
+///   after the decision as the route does; a follower's picks go to the route, which forwards.
 ///
 /// A pick that must wait for probes, and every error (401, 400, 413, 503), go to the route,
 /// which answers them as it always has. One handler per connection, on that connection's loop.
@@ -44,6 +46,7 @@ final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var follower: FleetListFollower
         var metrics: DispatchMetrics
         var access: AccessControl
+        var cluster: ClusterParts? = nil
     }
 
     /// A pick whose head has arrived and whose body is being read.
@@ -98,12 +101,13 @@ final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             held = nil
-            if context.channel.isWritable, let body = answer(pick, allocator: context.channel.allocator) {
-                let head = HTTPResponse(status: .ok, headerFields: [
+            if context.channel.isWritable, let (body, fencing) = answer(pick, allocator: context.channel.allocator) {
+                var head = HTTPResponse(status: .ok, headerFields: [
                     .contentType: PickController.answerContentType,
                     .contentLength: String(body.readableBytes),
                     .date: date.current(),
                 ])
+                if let fencing { head.headerFields[ClusterForwarder.fencingHeader] = String(fencing) }
                 context.write(wrapOutboundOut(.head(head)), promise: nil)
                 context.write(wrapOutboundOut(.body(body)), promise: nil)
                 context.write(wrapOutboundOut(.end(nil)), promise: nil)
@@ -182,18 +186,32 @@ final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         return true
     }
 
-    /// The body of the 200 answer to `pick`, or `nil` when the route must answer it.
-    private func answer(_ pick: HeldPick, allocator: ByteBufferAllocator) -> ByteBuffer? {
+    /// The body of the 200 answer to `pick` and the lease term it was decided under, or `nil`
+    /// when the route must answer it.
+    private func answer(_ pick: HeldPick, allocator: ByteBufferAllocator) -> (ByteBuffer, Int64?)? {
         guard (try? dependencies.access.requirePicker(pick.head.headerFields)) != nil,
             let excluded = try? PickController.excludedServers(in: pick.body)
         else { return nil }
+        var fencing: Int64? = nil
+        if let cluster = dependencies.cluster {
+            guard case .decide(let term) = cluster.coordinator.route() else { return nil }
+            fencing = term
+        }
         let start = ContinuousClock.now
         dependencies.follower.refresh()
         guard case .picked(let chosen)? = dependencies.coordinator.pickWithoutWaiting(excluding: excluded) else { return nil }
+        if let cluster = dependencies.cluster {
+            // The lease ended while deciding: undo, and let the route send it where it belongs.
+            guard cluster.coordinator.confirm(fencing: fencing) else {
+                _ = dependencies.coordinator.release(reservationID: chosen.reservationID)
+                return nil
+            }
+            cluster.replicator.made(chosen)
+        }
         let elapsed = ContinuousClock.now - start
         dependencies.metrics.recordPick(.picked(chosen), duration: elapsed)
         dependencies.metrics.recordPickAnsweredInPipeline()
-        return PickController.answerBody(for: chosen, elapsed: elapsed, allocator: allocator)
+        return (PickController.answerBody(for: chosen, elapsed: elapsed, allocator: allocator), fencing)
     }
 
     /// Passes a held pick's head and body on to the router, as if this handler were not there.

@@ -25,22 +25,43 @@ struct ServeCommand: AsyncParsableCommand {
         let store = try await CommandLineFailure.wrap { () async throws(SettingsStoreError) in
             try await configuration.settingsStore.open(logger: logger)
         }
-        let application = try await Self.application(configuration: configuration, store: store, logger: logger)
+        let metrics = DispatchMetrics()
+        let cluster = try await Self.joinCluster(configuration: configuration, metrics: metrics, logger: logger)
+        let application = try await Self.application(configuration: configuration, store: store, logger: logger, metrics: metrics, cluster: cluster)
         try await application.runService()
+        await cluster?.close()
         await store.close()
+    }
+
+    /// With `--advertise-url`: the cluster's parts, its tables created when missing.
+    static func joinCluster(
+        configuration: DispatchConfiguration, metrics: DispatchMetrics, logger: Logger
+    ) async throws(CommandLineFailure) -> ClusterParts? {
+        guard let advertiseURL = configuration.advertiseURL, case .postgres(let url) = configuration.settingsStore else { return nil }
+        do {
+            let parts = try await ClusterParts.join(
+                storeURL: url, advertiseURL: advertiseURL, configuration: configuration, metrics: metrics, logger: logger)
+            logger.info("cluster: joining as \(advertiseURL) through \(url.description)")
+            return parts
+        } catch {
+            throw CommandLineFailure("cannot join the cluster: \(error)")
+        }
     }
 }
 
 extension ServeCommand {
     /// The application, or a one-line failure when it cannot be built (an unusable CA file).
     static func application(
-        configuration: DispatchConfiguration, store: any FleetSettingsStore, logger: Logger
+        configuration: DispatchConfiguration, store: any FleetSettingsStore, logger: Logger,
+        metrics: DispatchMetrics = DispatchMetrics(), cluster: ClusterParts? = nil
     ) async throws(CommandLineFailure) -> some ApplicationProtocol {
         do {
             // Supervisors, scripts and tests wait for this line: it is written at any log level.
             var lifecycleLogger = logger
             lifecycleLogger.logLevel = min(logger.logLevel, .info)
-            return try await buildApplication(configuration: configuration, store: store, logger: logger) { [lifecycleLogger] port in
+            return try await buildApplication(
+                configuration: configuration, store: store, logger: logger, metrics: metrics, cluster: cluster
+            ) { [lifecycleLogger] port in
                 lifecycleLogger.info("listening on \(configuration.baseURL(port: port))")
             }
         } catch {

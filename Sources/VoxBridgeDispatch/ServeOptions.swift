@@ -16,6 +16,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "PostgreSQL settings store, postgres://USER@HOST:PORT/DATABASE, shared by several instances (instead of --db).")
     var store: String?
 
+    @Option(name: .customLong("advertise-url"), help: "With --store: join the cluster of instances sharing that database; the http://HOST:PORT the others reach this one at.")
+    var advertiseURL: String?
+
     @Option(name: .customLong("probe-timeout-ms"), help: "Bound on each health probe in ms (default 500).")
     var probeTimeoutMilliseconds: Int?
 
@@ -64,7 +67,34 @@ struct ServeOptions: ParsableArguments {
         var configuration = try CommandLineFailure.wrap { () throws(ConfigurationError) in try resolveOptions(environment: environment) }
         configuration.settingsStore = try SettingsStoreLocation.resolve(
             db: db, store: store, environment: environment, defaultPath: DispatchConfiguration.defaultDatabasePath)
+        let resolver = ConfigurationResolver(environment: environment)
+        if let text = resolver.string("advertise-url", advertiseURL) {
+            let source = resolver.source(of: "advertise-url", given: advertiseURL != nil)
+            guard case .postgres = configuration.settingsStore else {
+                throw CommandLineFailure("\(source) needs --store postgres://…: the cluster's lease and members live in PostgreSQL")
+            }
+            configuration.advertiseURL = try CommandLineFailure.wrap { () throws(ConfigurationError) in
+                try Self.advertiseURL(text, source: source)
+            }
+        }
         return configuration
+    }
+
+    /// `--advertise-url` checked and normalised: `http://` or `https://`, a host, an optional
+    /// port, no path, query or credentials; without a trailing slash.
+    static func advertiseURL(_ text: String, source: String) throws(ConfigurationError) -> String {
+        let expected = "the http://HOST:PORT other instances reach this one at, with no path"
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
+            components.user == nil, components.password == nil, components.query == nil, components.fragment == nil,
+            components.path.isEmpty || components.path == "/"
+        else { throw ConfigurationError(source: source, value: text, expected: expected) }
+        var normalised = "\(scheme)://\(host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host)"
+        if let port = components.port {
+            guard (1...65_535).contains(port) else { throw ConfigurationError(source: source, value: text, expected: expected) }
+            normalised += ":\(port)"
+        }
+        return normalised
     }
 
     private func resolveOptions(environment: [String: String]) throws(ConfigurationError) -> DispatchConfiguration {

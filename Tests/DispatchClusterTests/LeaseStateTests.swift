@@ -128,15 +128,20 @@ struct LeaseStateTests {
         #expect(late.stepDown(now: ms(600)) == nil)
     }
 
-    @Test("a frozen leader resumes after its term: the first decision asked of it is refused, before any round trip")
+    @Test("a frozen leader resumes after its term: it neither decides under the lease nor alone until the database says who leads")
     func frozenLeaderResumes() {
         var lease = Lease(identity: Self.me, url: "http://\(Self.me)")
         Self.roundTrip(&lease, Self.row(Self.me, fencing: 1), start: 0, end: 1)
         lease.startAttempt(now: ms(150))
-        // SIGSTOP at 151 ms, SIGCONT 5 s later: the clock is read at the decision.
-        #expect(lease.role(now: ms(5151)) == .degraded)
-        // The renewal's answer arrives now: another instance took the lease meanwhile.
-        lease.attemptSucceeded(Self.row(Self.other, fencing: 2), now: ms(5152))
+        // SIGSTOP at 151 ms, SIGCONT 5 s later: the clock is read at the decision. Its own
+        // silence is no evidence that the database is gone: it waits, it does not decide alone.
+        #expect(lease.role(now: ms(5151)) == .electing)
+        // The renewal under way when it froze times out on resuming: still no evidence.
+        lease.attemptFailed(now: ms(5151))
+        #expect(lease.role(now: ms(5151)) == .electing)
+        #expect(lease.nextAttemptDue(now: ms(5151)) == ms(250), "the next round trip is overdue: at once")
+        // The next round trip answers: another instance took the lease meanwhile.
+        Self.roundTrip(&lease, Self.row(Self.other, fencing: 2), start: 5151, end: 5152)
         #expect(lease.role(now: ms(5152)) == .follower(leaderURL: "http://\(Self.other)", fencing: 2))
     }
 

@@ -12,12 +12,12 @@ final class ServeProcess {
     private(set) var port = 0
     let log: String
 
-    /// Starts serve and waits (at most 20 s) for its "listening on" line.
-    init(_ arguments: [String], prefix: [String] = [], executable: String = DispatchProcess.executable.path,
+    /// Starts serve on `port` (0: a free one) and waits (at most 20 s) for its "listening on" line.
+    init(_ arguments: [String], port: Int = 0, prefix: [String] = [], executable: String = DispatchProcess.executable.path,
          environment: [String: String] = [:], logFile: String) throws {
         log = logFile
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = prefix + [executable, "serve", "--port", "0"] + arguments
+        process.arguments = prefix + [executable, "serve", "--port", String(port)] + arguments
         var processEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VOXBRIDGE_") }
         processEnvironment.merge(environment) { $1 }
         process.environment = processEnvironment
@@ -53,6 +53,9 @@ final class ServeProcess {
         return started
     }
 
+    /// The process's identifier, for signals.
+    var pid: pid_t { process.processIdentifier }
+
     /// SIGKILL: no shutdown code runs.
     func kill9() {
         kill(process.processIdentifier, SIGKILL)
@@ -84,6 +87,11 @@ struct HTTPAnswer: Sendable {
     var headers: [String: String]
     var body: Data
     var json: [String: Any] { VoxBridgeDispatchTests.json(body) }
+
+    /// A header's value, whatever the case of its name.
+    func header(_ name: String) -> String? {
+        headers.first { $0.key.caseInsensitiveCompare(name) == .orderedSame }?.value
+    }
 }
 
 func send(_ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:], timeout: TimeInterval = 10) async throws -> HTTPAnswer {

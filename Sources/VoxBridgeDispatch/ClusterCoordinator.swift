@@ -1,0 +1,234 @@
+import DispatchCluster
+import Logging
+import SettingsStore
+import Synchronization
+
+/// This instance's place in the cluster: the lease's state, the members, and the decisions the
+/// request path asks of them. The round trips to PostgreSQL run in ``runLease()`` and
+/// ``runHeartbeats()`` (``ClusterService``); everything else is a lock, a read of the clock and
+/// an unlock.
+///
+/// Lock discipline as in `FleetCoordinator`: the state sits in one `Mutex`; each step mutates it
+/// under the lock and collects what to do (log, metrics, wake the loop), unlocks, then does it.
+final class ClusterCoordinator: Sendable {
+    /// Everything guarded by the lock.
+    struct Shared: Sendable {
+        var lease: LeaseState<ContinuousClock.Instant>
+        /// The members seen at the last heartbeat, and when it answered.
+        var members: [ClusterMember] = []
+        var membersReadAt: ContinuousClock.Instant?
+        /// The lease loop's sleep; cancelling it starts the next round trip at once.
+        var sleep: Task<Void, Never>?
+        /// The role last logged and shown in the metrics.
+        var reportedRole: ClusterRole?
+        /// Whether the last round trip failed (to log a failure once, and its end once).
+        var databaseFailing = false
+    }
+
+    /// The lease's timing.
+    let configuration: LeaseConfiguration
+    /// The URL the other instances reach this one at.
+    let selfURL: String
+    private let lease: PostgresLease
+    private let metrics: DispatchMetrics
+    private let logger: Logger
+    private let shared: Mutex<Shared>
+
+    /// A coordinator that has not been to the database yet (role `electing`).
+    init(configuration: LeaseConfiguration, lease: PostgresLease, metrics: DispatchMetrics, logger: Logger) {
+        self.configuration = configuration
+        self.selfURL = lease.url
+        self.lease = lease
+        self.metrics = metrics
+        self.logger = logger
+        shared = Mutex(Shared(lease: LeaseState(configuration: configuration, identity: lease.identity, url: lease.url)))
+    }
+
+    // MARK: - The request path
+
+    /// The role at this instant.
+    func role() -> ClusterRole {
+        shared.withLock { $0.lease.role(now: .now) }
+    }
+
+    /// What to do with a pick or a release now.
+    func route() -> ClusterRoute {
+        switch role() {
+        case .leader(let fencing): .decide(fencing: fencing)
+        case .degraded: .decide(fencing: nil)
+        case .follower(let leaderURL, _): .forward(leaderURL: leaderURL)
+        case .electing: .wait
+        }
+    }
+
+    /// Whether a decision taken under `fencing` may still be answered: checked after deciding,
+    /// so a process frozen between ``route()`` and its decision never answers from a lease
+    /// that ended meanwhile (the decision is then undone by the caller).
+    func confirm(fencing: Int64?) -> Bool {
+        switch role() {
+        case .leader(let current): current == fencing
+        case .degraded: fencing == nil
+        case .follower, .electing: false
+        }
+    }
+
+    /// A forward found `leaderURL` unreachable: stop trusting it and go to the database now.
+    func leaderUnreachable(_ leaderURL: String) {
+        let sleep = shared.withLock { shared in
+            shared.lease.leaderUnreachable(leaderURL, now: .now)
+            return shared.sleep
+        }
+        sleep?.cancel()
+    }
+
+    /// Waits, at most `timeout`, until the route is neither ``ClusterRoute/wait`` nor a forward
+    /// to `avoided` (a leader just found unreachable), looking every 5 ms; returns the route
+    /// then, whatever it is. A takeover ends within a lease's ttl and a poll interval.
+    func routeAfterWaiting(atMost timeout: Duration, avoiding avoided: String?) async -> ClusterRoute {
+        let deadline = ContinuousClock.now + timeout
+        var route = route()
+        while route == .wait || (avoided != nil && route == .forward(leaderURL: avoided!)),
+            ContinuousClock.now < deadline, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(5))
+            route = self.route()
+        }
+        return route
+    }
+
+    /// The other members' URLs, for the reservations sent to them.
+    func peers() -> [String] {
+        shared.withLock { shared in
+            shared.members.map(\.url).filter { $0 != selfURL }
+        }
+    }
+
+    /// What `GET /v1/cluster` shows.
+    func status() -> ClusterStatus {
+        shared.withLock { shared in
+            let now = ContinuousClock.now
+            let role = shared.lease.role(now: now)
+            let row = shared.lease.lastRow
+            let leaderURL: String? = switch role {
+            case .leader: selfURL
+            case .follower(let url, _): url
+            case .electing, .degraded: nil
+            }
+            let membersAge = shared.membersReadAt.map { now - $0 } ?? .zero
+            return ClusterStatus(
+                role: role.name, selfURL: selfURL, leaderURL: leaderURL, identity: lease.identity,
+                fencing: row?.fencing, leaseHolder: row?.holderURL,
+                expiresIn: shared.lease.leaseExpiry.map { $0 - now }, termEndsIn: shared.lease.termEnd.map { $0 - now },
+                databaseReachable: !shared.databaseFailing,
+                members: shared.members.map { member in
+                    ClusterStatus.Member(url: member.url, role: member.role, seenAgo: member.seenAgo + membersAge, isSelf: member.id == lease.identity)
+                })
+        }
+    }
+
+    // MARK: - The loops
+
+    /// Takes or renews the lease, and follows it, until the task is cancelled or ``stepDown()``:
+    /// one round trip at a time, due as ``LeaseState/nextAttemptDue(now:)`` says.
+    func runLease() async {
+        while !Task.isCancelled {
+            let wait: Task<Void, Never>? = shared.withLock { shared in
+                guard let due = shared.lease.nextAttemptDue(now: .now) else { return nil }
+                let sleep = Task<Void, Never> { try? await Task.sleep(until: due, clock: .continuous) }
+                shared.sleep = sleep
+                return sleep
+            }
+            guard let wait else { return }
+            await withTaskCancellationHandler { await wait.value } onCancel: { wait.cancel() }
+            if Task.isCancelled { return }
+            let started = shared.withLock { shared -> Bool in
+                shared.sleep = nil
+                guard !shared.lease.steppedDown else { return false }
+                shared.lease.startAttempt(now: .now)
+                return true
+            }
+            guard started else { return }
+            do {
+                let row = try await lease.takeOrRenew(ttl: configuration.ttl)
+                shared.withLock { _ = $0.lease.attemptSucceeded(row, now: .now) }
+                noteDatabase(error: nil)
+            } catch {
+                shared.withLock { _ = $0.lease.attemptFailed(now: .now) }
+                noteDatabase(error: error)
+            }
+            reportRole()
+        }
+    }
+
+    /// Writes this instance's membership row and reads the others', every `memberInterval`,
+    /// until the task is cancelled. A failed heartbeat keeps the last list.
+    func runHeartbeats() async {
+        while !Task.isCancelled {
+            let roleName = role().name
+            if let members = try? await lease.heartbeat(role: roleName, timeout: configuration.memberTimeout) {
+                shared.withLock { shared in
+                    shared.members = members
+                    shared.membersReadAt = .now
+                }
+            }
+            reportRole()
+            try? await Task.sleep(for: configuration.memberInterval)
+        }
+    }
+
+    /// Stops deciding at once and for good, ends the term in the database so another instance
+    /// takes over without waiting for it to lapse, and removes this member's row. For graceful
+    /// shutdown; requests still arriving are forwarded to the next leader.
+    func stepDown() async {
+        let fencing = shared.withLock { shared in
+            let fencing = shared.lease.stepDown(now: .now)
+            shared.sleep?.cancel()
+            return fencing
+        }
+        if let fencing {
+            logger.info("cluster: stepping down, ending lease term \(fencing)")
+            try? await lease.release(fencing: fencing)
+        }
+        try? await lease.leave()
+        reportRole()
+    }
+
+    /// Closes the lease's connections.
+    func close() async {
+        await lease.close()
+    }
+
+    /// Logs a change of role once, and sets the role metrics.
+    private func reportRole() {
+        let change: (from: ClusterRole?, to: ClusterRole)? = shared.withLock { shared in
+            let role = shared.lease.role(now: .now)
+            guard role != shared.reportedRole else { return nil }
+            defer { shared.reportedRole = role }
+            return (shared.reportedRole, role)
+        }
+        guard let change else { return }
+        metrics.setClusterRole(change.to.name, fencing: { if case .leader(let f) = change.to { f } else { nil } }())
+        switch change.to {
+        case .leader(let fencing):
+            logger.notice("cluster: this instance leads (lease term \(fencing)); picks and releases are decided here")
+        case .follower(let leaderURL, let fencing):
+            logger.info("cluster: following \(leaderURL) (lease term \(fencing)); picks and releases are forwarded to it")
+        case .electing:
+            if change.from != nil { logger.info("cluster: no instance leads; the lease is taken when it lapses") }
+        case .degraded:
+            logger.warning("cluster: degraded: PostgreSQL has not answered for \(configuration.ttl - configuration.safetyMargin); this instance decides alone until it does")
+        }
+    }
+
+    /// Logs the first failure of a run of failed round trips, and its end.
+    private func noteDatabase(error: (any Error)?) {
+        let (failingBefore, failingNow) = shared.withLock { shared in
+            defer { shared.databaseFailing = error != nil }
+            return (shared.databaseFailing, error != nil)
+        }
+        if failingNow, !failingBefore, let error {
+            logger.warning("cluster: the lease's round trip to PostgreSQL failed: \(error)")
+        } else if !failingNow, failingBefore {
+            logger.notice("cluster: PostgreSQL answers the lease's round trips again")
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import AsyncHTTPClient
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+
+/// Sends a pick or a release a follower received to the leader, over kept-alive connections, and
+/// gives back the leader's answer as it was: status, content headers and body, byte for byte.
+///
+/// A forwarded request carries ``forwardedHeader`` so that the leader never forwards it again:
+/// an instance that receives one and does not lead answers 503 `not_leader`, and the follower
+/// asks the database who leads now.
+final class ClusterForwarder: Sendable {
+    /// Marks a request a follower forwarded; its value is the follower's URL.
+    static let forwardedHeader = HTTPField.Name("VoxBridge-Forwarded-By")!
+    /// The lease term a pick was decided under, on the pick's answer.
+    static let fencingHeader = HTTPField.Name("VoxBridge-Lease-Term")!
+
+    /// The leader's answer.
+    struct Answer: Sendable {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var body: ByteBuffer
+
+        /// The answer as this instance's own response.
+        var response: Response {
+            Response(status: status, headers: headers, body: .init(byteBuffer: body))
+        }
+
+        /// Whether the leader said it does not lead (any more).
+        var isNotLeader: Bool {
+            status == .serviceUnavailable && headers[ClusterForwarder.notLeaderHeader] != nil
+        }
+    }
+
+    /// Set on a `not_leader` answer, so the follower tells it from the service's other 503s
+    /// without parsing the body.
+    static let notLeaderHeader = HTTPField.Name("VoxBridge-Not-Leader")!
+
+    private let http: HTTPClient
+    private let selfURL: String
+    private let timeout: Duration
+
+    /// A forwarder with its own connection pool.
+    /// - Parameters:
+    ///   - selfURL: this instance's `--advertise-url`, sent in ``forwardedHeader``.
+    ///   - timeout: bound on one forward: the longest a leader may take to answer a pick that
+    ///     waits for probes, and then some.
+    init(selfURL: String, timeout: Duration) {
+        var settings = HTTPClient.Configuration()
+        settings.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        settings.timeout = .init(connect: .milliseconds(250), read: Self.timeAmount(timeout))
+        settings.httpVersion = .http1Only
+        settings.redirectConfiguration = .disallow
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: settings)
+        self.selfURL = selfURL
+        self.timeout = timeout
+    }
+
+    /// Sends `request` (its path, `Authorization` and `Content-Type`, and `body`) to the leader.
+    /// - Throws: when the leader cannot be reached or does not answer within the timeout; the
+    ///   caller then asks the database who leads.
+    func forward(_ request: Request, body: ByteBuffer, to leaderURL: String) async throws -> Answer {
+        var outbound = HTTPClientRequest(url: leaderURL + request.uri.path)
+        outbound.method = HTTPMethod(rawValue: request.method.rawValue)
+        for name in [HTTPField.Name.authorization, .contentType] {
+            if let value = request.headers[name] { outbound.headers.add(name: name.rawName, value: value) }
+        }
+        outbound.headers.add(name: Self.forwardedHeader.rawName, value: selfURL)
+        outbound.body = .bytes(body)
+        let response = try await http.execute(outbound, timeout: Self.timeAmount(timeout))
+        let bytes = try await response.body.collect(upTo: DispatchConfiguration.maximumRequestBodyBytes)
+        var headers = HTTPFields()
+        for header in response.headers where Self.passedBack(header.name) {
+            if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
+        }
+        return Answer(status: HTTPResponse.Status(code: Int(response.status.code)), headers: headers, body: bytes)
+    }
+
+    /// POSTs `json` to `path` on `url` (a member), with `token` as bearer when given.
+    /// - Returns: Whether it answered 2xx.
+    func post(_ path: String, json: ByteBuffer, to url: String, token: String?) async throws -> Bool {
+        var outbound = HTTPClientRequest(url: url + path)
+        outbound.method = .POST
+        outbound.headers.add(name: "Content-Type", value: "application/json")
+        if let token { outbound.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        outbound.headers.add(name: Self.forwardedHeader.rawName, value: selfURL)
+        outbound.body = .bytes(json)
+        let response = try await http.execute(outbound, timeout: .milliseconds(500))
+        _ = try await response.body.collect(upTo: 1 << 16)
+        return (200..<300).contains(response.status.code)
+    }
+
+    /// Closes the pool.
+    func shutdown() async {
+        try? await http.shutdown()
+    }
+
+    /// The leader's headers a follower gives back: all but those of the connection itself (the
+    /// follower's own server sets length, date and keep-alive for its own connection).
+    static func passedBack(_ name: String) -> Bool {
+        !["connection", "keep-alive", "transfer-encoding", "content-length", "date", "server"].contains(name.lowercased())
+    }
+
+    private static func timeAmount(_ duration: Duration) -> TimeAmount {
+        .nanoseconds(duration.nanoseconds)
+    }
+}

@@ -1,0 +1,286 @@
+import Foundation
+import PostgresTestSupport
+import Synchronization
+import Testing
+@testable import VoxBridgeDispatch
+
+/// Several `serve --store … --advertise-url …` processes on one PostgreSQL: one decides under the
+/// lease, the others forward; the herd stays closed across them, a leader killed or frozen is
+/// replaced, and with PostgreSQL gone each decides alone until it is back.
+@Suite("Cluster lease: one decider across instances", .serialized,
+       .enabled(if: PostgresTestServer.isConfigured && PrivatePostgresServer.canRun, Comment(rawValue: PostgresTestServer.skipNote + ", as root")))
+struct ClusterLeaseTests {
+    let folder = TemporaryFolder()
+
+    /// `count` instances on free ports, each advertising its own URL.
+    static func startCluster(
+        count: Int = 3, store: String, folder: TemporaryFolder, name: String, environment: [String: String] = [:]
+    ) async throws -> [ServeProcess] {
+        var started: [ServeProcess] = []
+        for index in 0..<count {
+            let port = try PrivatePostgresServer.freePort()
+            let arguments = ["--store", store, "--advertise-url", "http://127.0.0.1:\(port)"]
+            let log = folder.file("\(name)-\(index).log")
+            started.append(try await offThread {
+                UncheckedBox(try ServeProcess(arguments, port: port, environment: environment, logFile: log))
+            }.value)
+        }
+        return started
+    }
+
+    /// Every instance's `/v1/cluster`, `nil` for one that does not answer.
+    static func clusterViews(_ bases: [String], headers: [String: String] = [:]) async -> [[String: Any]?] {
+        var views: [[String: Any]?] = []
+        for base in bases {
+            views.append(try? await send("GET", base + "/v1/cluster", headers: headers, timeout: 1).json)
+        }
+        return views
+    }
+
+    /// Polls until exactly one of `bases` leads, every other one follows it, and each lists
+    /// every instance as a member (so reservations reach all of them); the leader's index and
+    /// lease term.
+    static func settled(_ bases: [String], within limit: Duration, headers: [String: String] = [:]) async -> (leader: Int, term: Int)? {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            let views = await clusterViews(bases, headers: headers)
+            let leaders = views.indices.filter { views[$0]?["role"] as? String == "leader" }
+            let selves = Set(views.compactMap { $0?["self"] as? String })
+            func knowsAll(_ view: [String: Any]?) -> Bool {
+                selves.isSubset(of: ((view?["members"] as? [[String: Any]]) ?? []).compactMap { $0["url"] as? String })
+            }
+            if leaders.count == 1, let leaderURL = views[leaders[0]]?["self"] as? String, selves.count == bases.count,
+                views.allSatisfy({ $0?["leader"] as? String == leaderURL && knowsAll($0) }),
+                let term = (views[leaders[0]]?["lease"] as? [String: Any])?["fencing"] as? Int {
+                return (leaders[0], term)
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+
+    /// PUTs the fleet and waits until every instance serves that version with every server up.
+    static func setFleet(_ urls: [String], on bases: [String], headers: [String: String] = [:]) async throws {
+        let list = urls.map { "\"\($0)\"" }.joined(separator: ",")
+        let put = try await send("PUT", bases[0] + "/v1/settings/voxcore_fleet", body: #"{"voxcore_fleet": [\#(list)]}"#, headers: headers)
+        try #require(put.status == 200, "\(String(decoding: put.body, as: UTF8.self))")
+        for base in bases {
+            let up = await PostgresOutageTests.eventually(within: .seconds(10)) {
+                let servers = (try? await send("GET", base + "/v1/fleet", headers: headers))?.json["servers"] as? [[String: Any]]
+                return servers?.count == urls.count && servers?.allSatisfy { $0["state"] as? String == "up" } == true
+            }
+            try #require(up, "\(base) did not see the fleet up")
+        }
+    }
+
+    @Test("herd across the cluster: 64 simultaneous picks over three instances on servers with 10, 20, 16 and 18 free: each server gets exactly its free workers, all under one lease term")
+    func herd() async throws {
+        let database = try await PostgresTestServer.makeDatabase()
+        var fakes: [FakeFleetServer] = []
+        for free in [10, 20, 16, 18] { fakes.append(try await FakeFleetServer(available: free, workers: 32)) }
+        let instances = try await Self.startCluster(store: database.url, folder: folder, name: "herd")
+        let bases = instances.map(\.base)
+        let settled = try #require(await Self.settled(bases, within: .seconds(10)))
+        try await Self.setFleet(fakes.map(\.url), on: bases)
+
+        let answers = await withTaskGroup(of: HTTPAnswer?.self) { group in
+            for index in 0..<64 {
+                group.addTask { try? await send("POST", bases[index % 3] + "/v1/pick", timeout: 10) }
+            }
+            return await group.reduce(into: [HTTPAnswer?]()) { $0.append($1) }
+        }
+        let picked = answers.compactMap { $0 }.filter { $0.status == 200 }
+        #expect(picked.count == 64, "\(answers.compactMap { $0.map { String(decoding: $0.body, as: UTF8.self) } })")
+        var perServer: [String: Int] = [:]
+        for answer in picked { perServer[answer.json["server"] as? String ?? "", default: 0] += 1 }
+        for (fake, free) in zip(fakes, [10, 20, 16, 18]) {
+            #expect(perServer[fake.url] == free, "\(fake.url): \(perServer[fake.url] ?? 0) picks for \(free) free (overflow \(max(0, (perServer[fake.url] ?? 0) - free)))")
+        }
+        #expect(picked.allSatisfy { $0.header("VoxBridge-Lease-Term") == String(settled.term) },
+                "every pick was decided under the leader's term \(settled.term)")
+        // The fleet is full: the 65th pick, through any instance, is refused.
+        for base in bases {
+            let more = try await send("POST", base + "/v1/pick")
+            #expect(more.status == 503 && more.json["error"] as? String == "no_capacity")
+        }
+        // Every instance counts the 64 reservations (the leader's were sent to the followers).
+        // (Before the next probe started `--reservation-settle-ms` later settles them.)
+        for base in bases {
+            let servers = (try? await send("GET", base + "/v1/fleet"))?.json["servers"] as? [[String: Any]]
+            let reserved = servers?.compactMap { $0["reserved"] as? Int }.reduce(0, +)
+            let metrics = String(decoding: (try? await send("GET", base + "/metrics"))?.body ?? Data(), as: UTF8.self)
+                .split(separator: "\n").filter { $0.hasPrefix("voxbridge_cluster_re") }
+            #expect(reserved == 64, "\(base) counts \(reserved ?? -1) reservations: \(metrics)")
+        }
+        print("cluster herd: \(perServer.values.reduce(0, +)) picks over 3 instances on 64 free workers, overflow 0, lease term \(settled.term)")
+        instances.forEach { $0.stop() }
+        for fake in fakes { await fake.stop() }
+        await database.drop()
+    }
+
+    @Test("forwarding: a follower gives back the leader's answers and errors byte for byte")
+    func forwardingKeepsAnswers() async throws {
+        let database = try await PostgresTestServer.makeDatabase()
+        let fake = try await FakeFleetServer(available: 1_000, workers: 1_000)
+        let token = ["Authorization": "Bearer pick-secret"]
+        let instances = try await Self.startCluster(
+            store: database.url, folder: folder, name: "forward",
+            environment: ["VOXBRIDGE_PICK_TOKEN": "pick-secret", "VOXBRIDGE_ADMIN_TOKEN": "admin-secret"])
+        let bases = instances.map(\.base)
+        let settled = try #require(await Self.settled(bases, within: .seconds(10), headers: token))
+        try await Self.setFleet([fake.url], on: bases, headers: ["Authorization": "Bearer admin-secret"])
+        let leader = bases[settled.leader]
+        let follower = bases[(settled.leader + 1) % 3]
+
+        let cases: [(String, String, String?, [String: String])] = [
+            ("/v1/pick", "pick, a bad exclude", #"{"exclude": 7}"#, token),
+            ("/v1/pick", "pick, not JSON", "{,}", token),
+            ("/v1/pick", "pick, a wrong token", nil, ["Authorization": "Bearer wrong"]),
+            ("/v1/release", "release, an unknown reservation", #"{"reservation_id": "00000000000000000000000000000000"}"#, token),
+            ("/v1/release", "release, a bad reason", #"{"reservation_id": "x", "reason": "maybe"}"#, token),
+            ("/v1/release", "release, no body", nil, token),
+        ]
+        for (path, what, body, headers) in cases {
+            let direct = try await send("POST", leader + path, body: body, headers: headers)
+            let forwarded = try await send("POST", follower + path, body: body, headers: headers)
+            #expect(direct.status == forwarded.status, "\(what)")
+            #expect(direct.body == forwarded.body, "\(what): \(String(decoding: direct.body, as: UTF8.self)) vs \(String(decoding: forwarded.body, as: UTF8.self))")
+            #expect(direct.headers["Content-Type"] == forwarded.headers["Content-Type"], "\(what)")
+            #expect(direct.status >= 400, "\(what) is an error")
+        }
+        // A pick through one follower, released through the other follower: one reservation.
+        let pick = try await send("POST", follower + "/v1/pick", headers: token)
+        try #require(pick.status == 200)
+        #expect(pick.header("VoxBridge-Lease-Term") == String(settled.term))
+        let id = try #require(pick.json["reservation_id"] as? String)
+        let other = bases[(settled.leader + 2) % 3]
+        let release = try await send("POST", other + "/v1/release", body: #"{"reservation_id": "\#(id)", "reason": "busy"}"#, headers: token)
+        #expect(release.status == 200, "\(String(decoding: release.body, as: UTF8.self))")
+        let again = try await send("POST", leader + "/v1/release", body: #"{"reservation_id": "\#(id)"}"#, headers: token)
+        #expect(again.status == 404)
+        // The cluster's view needs the pick token like /v1/fleet.
+        #expect(try await send("GET", follower + "/v1/cluster").status == 401)
+        instances.forEach { $0.stop() }
+        await fake.stop()
+        await database.drop()
+    }
+
+    @Test("kill -9 of the leader: picks through the others are answered within 1 s, under a higher lease term")
+    func leaderKilled() async throws {
+        let database = try await PostgresTestServer.makeDatabase()
+        let fake = try await FakeFleetServer(available: 100_000, workers: 100_000)
+        let instances = try await Self.startCluster(store: database.url, folder: folder, name: "kill")
+        let bases = instances.map(\.base)
+        let settled = try #require(await Self.settled(bases, within: .seconds(10)))
+        try await Self.setFleet([fake.url], on: bases)
+        let survivors = bases.indices.filter { $0 != settled.leader }.map { bases[$0] }
+
+        instances[settled.leader].kill9()
+        let killed = ContinuousClock.now
+        var slowest = Duration.zero
+        var terms = Set<String>()
+        var failures: [String] = []
+        var index = 0
+        while ContinuousClock.now - killed < .seconds(3) {
+            let started = ContinuousClock.now
+            let pick = try? await send("POST", survivors[index % 2] + "/v1/pick", timeout: 5)
+            slowest = max(slowest, ContinuousClock.now - started)
+            if let pick, pick.status == 200 {
+                terms.insert(pick.header("VoxBridge-Lease-Term") ?? "none")
+            } else {
+                failures.append(pick.map { String(decoding: $0.body, as: UTF8.self) } ?? "no answer")
+            }
+            index += 1
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let after = try #require(await Self.settled(survivors, within: .seconds(2)))
+        print("kill -9 of the leader: \(index) picks through the survivors in 3 s, slowest \(slowest), terms \(terms.sorted()), new term \(after.term)")
+        #expect(failures.isEmpty, "\(failures)")
+        #expect(slowest < .seconds(1))
+        #expect(after.term > settled.term)
+        #expect(terms == [String(after.term)], "every answer after the kill carries the new term")
+        instances.forEach { $0.stop() }
+        await fake.stop()
+        await database.drop()
+    }
+
+    @Test("SIGSTOP of the leader for 5 s: another instance decides within 3 s; after SIGCONT the old leader forwards under the new term")
+    func leaderFrozen() async throws {
+        let database = try await PostgresTestServer.makeDatabase()
+        let fake = try await FakeFleetServer(available: 100_000, workers: 100_000)
+        let instances = try await Self.startCluster(store: database.url, folder: folder, name: "stop")
+        let bases = instances.map(\.base)
+        let settled = try #require(await Self.settled(bases, within: .seconds(10)))
+        try await Self.setFleet([fake.url], on: bases)
+        let frozen = instances[settled.leader]
+        let survivors = bases.indices.filter { $0 != settled.leader }.map { bases[$0] }
+
+        kill(frozen.pid, SIGSTOP)
+        let stopped = ContinuousClock.now
+        let takeover = await Self.settled(survivors, within: .seconds(3))
+        let tookOver = ContinuousClock.now - stopped
+        #expect(takeover != nil && takeover!.term > settled.term, "no new leader within 3 s")
+        let pick = try await send("POST", survivors[0] + "/v1/pick")
+        #expect(pick.status == 200)
+        try await Task.sleep(until: stopped + .seconds(5))
+        kill(frozen.pid, SIGCONT)
+        let resumed = ContinuousClock.now
+        // Its first answer after resuming is a forward to the new leader, never its own.
+        let first = try await send("POST", frozen.base + "/v1/pick", timeout: 5)
+        let firstTook = ContinuousClock.now - resumed
+        #expect(first.status == 200, "\(String(decoding: first.body, as: UTF8.self))")
+        let term = first.header("VoxBridge-Lease-Term")
+        #expect(term == takeover.map { String($0.term) }, "answered under term \(term ?? "none"), the new one is \(takeover?.term ?? 0)")
+        let view = try await send("GET", frozen.base + "/v1/cluster")
+        #expect(view.json["role"] as? String == "follower")
+        #expect(await Self.settled(bases, within: .seconds(2))?.term == takeover?.term)
+        print("SIGSTOP of the leader: another instance decided \(tookOver) later (term \(settled.term) -> \(takeover?.term ?? 0)); after SIGCONT its first pick was forwarded, answered in \(firstTook)")
+        instances.forEach { $0.stop() }
+        await fake.stop()
+        await database.drop()
+    }
+
+    @Test("PostgreSQL stopped under 200 picks/s: every instance decides alone (degraded in /v1/cluster, /health and the metric), no pick fails; one decider again within 2 s of its return")
+    func databaseOutage() async throws {
+        let server = try await offThread { try PrivatePostgresServer() }
+        let fake = try await FakeFleetServer(available: 100_000, workers: 100_000)
+        let instances = try await Self.startCluster(store: server.url, folder: folder, name: "outage")
+        let bases = instances.map(\.base)
+        let before = try #require(await Self.settled(bases, within: .seconds(10)))
+        try await Self.setFleet([fake.url], on: bases)
+
+        let stop = StopFlag()
+        let load = Task { await PostgresOutageTests.pickLoad(bases, rate: 200, stop: stop) }
+        try await Task.sleep(for: .milliseconds(500))
+        try await offThread { try server.stop() }
+        let stopped = ContinuousClock.now
+        let degraded = await PostgresOutageTests.eventually(within: .seconds(3)) {
+            await Self.clusterViews(bases).allSatisfy { $0?["role"] as? String == "degraded" }
+        }
+        let degradedAfter = ContinuousClock.now - stopped
+        #expect(degraded, "not every instance says degraded")
+        for base in bases {
+            let health = try await send("GET", base + "/health")
+            #expect(health.status == 200 && (health.json["reason"] as? String)?.contains("cluster") == true, "\(health.json)")
+            let metrics = String(decoding: try await send("GET", base + "/metrics").body, as: UTF8.self)
+            #expect(metrics.contains(#"voxbridge_cluster_role{role="degraded"} 1"#))
+        }
+        try await Task.sleep(until: stopped + .seconds(PostgresOutageTests.outageSeconds))
+        try await offThread { try server.start() }
+        let restarted = ContinuousClock.now
+        let after = await Self.settled(bases, within: .seconds(5))
+        let oneDecider = ContinuousClock.now - restarted
+        try await Task.sleep(for: .milliseconds(300))
+        stop.set()
+        let (answered, failed, firstFailure) = await load.value
+        print("PostgreSQL stopped \(PostgresOutageTests.outageSeconds) s under load: all degraded \(degradedAfter) after the stop; \(answered) picks answered, \(failed) failed; one decider \(oneDecider) after the restart (term \(before.term) -> \(after?.term ?? 0))")
+        #expect(failed == 0, "\(firstFailure ?? "")")
+        #expect(after != nil && oneDecider < .seconds(2))
+        let logs = try instances.map { try String(contentsOfFile: $0.log, encoding: .utf8) }
+        for log in logs {
+            #expect(log.components(separatedBy: "cluster: degraded").count - 1 == 1, "logged once: \(log)")
+        }
+        instances.forEach { $0.stop() }
+        await fake.stop()
+    }
+}
