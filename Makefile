@@ -7,7 +7,7 @@ HOST        ?= 127.0.0.1
 PORT        ?= 8080
 APT_PACKAGES = libcurl4-openssl-dev libsqlite3-dev pkg-config
 
-.PHONY: deps build run test test-python flood-test clean bench bench-tools demo fuzz fuzz-api fuzz-api-quick soak browser-deps browser-test screenshots
+.PHONY: deps build run test test-python flood-test clean bench bench-cluster cluster-demo bench-tools demo fuzz fuzz-api fuzz-api-quick soak browser-deps browser-test screenshots
 
 ## deps: install the system packages the build needs, when any is missing
 deps:
@@ -91,6 +91,17 @@ BENCH_SCRATCH ?= .build
 BENCH_BUILD    = $(SWIFT) build -c release --scratch-path $(BENCH_SCRATCH)
 bench: bench-tools
 	$(BENCH_SCRATCH)/release/voxbridge-bench --scenario all --write-doc docs/BENCHMARKS.md
+
+## bench-cluster: the cluster scenarios (cluster-burst beside three independent instances,
+## cluster-latency beside one instance alone, failover) on release builds, three instances sharing a
+## private PostgreSQL (scripts/with-postgres.sh); writes their tables into docs/BENCHMARKS.md
+bench-cluster: bench-tools
+	scripts/with-postgres.sh sh -c '$(BENCH_SCRATCH)/release/voxbridge-bench --cluster all --store "$$VOXBRIDGE_TEST_POSTGRES" --write-doc docs/BENCHMARKS.md'
+
+## cluster-demo: PostgreSQL, three instances, voxcore-sim and 200 dialouts/s; kill -9 of the leader,
+## then SIGSTOP of the next one for 5 s, with the figures printed as it goes (about 40 s)
+cluster-demo: bench-tools
+	scripts/with-postgres.sh sh -c '$(BENCH_SCRATCH)/release/voxbridge-bench --cluster failover --store "$$VOXBRIDGE_TEST_POSTGRES"'
 
 ## bench-tools: the release dispatcher, voxcore-sim and voxbridge-bench in $(BENCH_SCRATCH), for bench, demo and soak
 bench-tools: deps

@@ -193,8 +193,7 @@ enum Report {
 
     /// Replaces the section "## Load scenarios (make bench)" of the file at `path` (up to the next
     /// `## ` heading) with `section`, or appends it when the file has none.
-    static func writeSection(_ section: String, into path: String) throws {
-        let heading = "## Load scenarios (make bench)"
+    static func writeSection(_ section: String, into path: String, heading: String = "## Load scenarios (make bench)") throws {
         var document = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "# Benchmarks\n"
         if let start = document.range(of: heading) {
             let rest = document[start.upperBound...]

@@ -44,6 +44,12 @@ struct VoxbridgeBench: AsyncParsableCommand {
     @Option(help: "Write the Markdown section \"## Load scenarios (make bench)\" into this file.")
     var writeDoc: String?
 
+    @Option(help: "Run a cluster scenario instead: \(ClusterBench.scenarios.joined(separator: ", ")), or all (needs --store).")
+    var cluster: String?
+
+    @Option(help: "The PostgreSQL database the cluster scenarios' instances share, postgres://USER@HOST:PORT/DB.")
+    var store: String?
+
     @Flag(help: "Run the demo instead: a sim of 3 servers, the dispatcher, a few picks and GET /v1/fleet.")
     var demo = false
 
@@ -67,6 +73,11 @@ struct VoxbridgeBench: AsyncParsableCommand {
         }
         let binaries = try Binaries.locate(dispatcher: dispatcher, sim: sim, progress: progress)
         let http = LoopbackHTTP()
+        if let cluster {
+            defer { Task { await http.shutdown() } }
+            try await runCluster(cluster, binaries: binaries, http: http, progress: progress)
+            return
+        }
         if demo {
             do { try await Demo(binaries: binaries, http: http).run() } catch {
                 await http.shutdown()
@@ -108,6 +119,40 @@ struct VoxbridgeBench: AsyncParsableCommand {
         if !failures.isEmpty {
             progress.note("failed: " + failures.joined(separator: "; "))
             throw ExitCode.failure
+        }
+    }
+
+    /// Runs the cluster scenario `name` (or all), printing each report; `--write-doc` puts them
+    /// in the section "## Cluster scenarios (make bench-cluster)".
+    private func runCluster(_ name: String, binaries: Binaries, http: LoopbackHTTP, progress: ProgressPrinter) async throws {
+        guard let store else { throw ValidationError("--cluster needs --store postgres://USER@HOST:PORT/DB (make bench-cluster starts one)") }
+        let names = name == "all" ? ClusterBench.scenarios : [name]
+        guard names.allSatisfy(ClusterBench.scenarios.contains) else {
+            throw ValidationError("unknown cluster scenario \(name); one of \(ClusterBench.scenarios.joined(separator: ", ")), all")
+        }
+        var bench = ClusterBench(binaries: binaries, http: http, store: store, progress: progress)
+        bench.duration = duration
+        bench.rate = rate
+        var reports: [String] = []
+        for scenario in names {
+            progress.note("== \(scenario)")
+            let report = try await bench.run(scenario)
+            print(report + "\n")
+            reports.append(report)
+            // The lease and the membership rows of the stopped instances lapse meanwhile.
+            try await Task.sleep(for: .seconds(1))
+        }
+        if let writeDoc {
+            let command = "voxbridge-bench " + CommandLine.arguments.dropFirst().joined(separator: " ")
+            let section = """
+                ## Cluster scenarios (make bench-cluster)
+
+                \(Report.machineDescription()). Reproduce: `make bench-cluster` (runs `\(command)` against a private PostgreSQL).
+
+                \(reports.joined(separator: "\n\n"))
+                """
+            try Report.writeSection(section, into: writeDoc, heading: "## Cluster scenarios (make bench-cluster)")
+            progress.note("wrote the cluster scenario tables into \(writeDoc)")
         }
     }
 

@@ -78,7 +78,7 @@ public final class DispatchClient: Sendable {
         }
         return DispatchPick(
             server: pick.server, reservationID: pick.reservation_id, available: pick.available,
-            workers: pick.workers, elapsedMilliseconds: pick.elapsed_ms, instance: answer.instance)
+            workers: pick.workers, elapsedMilliseconds: pick.elapsed_ms, instance: answer.instance, leaseTerm: answer.leaseTerm)
     }
 
     /// Gives a reservation back (`POST /v1/release`): the call was not placed on `pick.server`,
@@ -157,6 +157,7 @@ public final class DispatchClient: Sendable {
         var instance: String
         var status: Int
         var body: Data
+        var leaseTerm: Int64?
     }
 
     /// POSTs `body` to `path` on the instances in turn, from `startingAt` (or the preferred
@@ -189,7 +190,8 @@ public final class DispatchClient: Sendable {
                     }
                 }
                 preferredInstance.withLock { $0 = index }
-                return Answer(instance: instance, status: status, body: bytes)
+                let term = response.headers.first(name: "VoxBridge-Lease-Term").flatMap { Int64($0) }
+                return Answer(instance: instance, status: status, body: bytes, leaseTerm: term)
             } catch {
                 if Task.isCancelled { throw CancellationError() }
                 failures.append(InstanceFailure(instance: instance, reason: Self.reason(error)))

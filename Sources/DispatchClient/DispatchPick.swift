@@ -12,14 +12,20 @@ public struct DispatchPick: Sendable, Equatable {
     /// How long the dispatcher took to decide, in milliseconds, as it reports it.
     public var elapsedMilliseconds: Double
     /// The dispatcher instance that answered (one of the configured instances); the release
-    /// goes there first, because reservations live in that instance.
+    /// goes there first: a lone instance is the only one that knows the reservation (in a
+    /// cluster any instance does).
     public var instance: String
+    /// In a cluster, the lease term the pick was decided under (the `VoxBridge-Lease-Term`
+    /// header): terms only rise, and two picks under different terms were decided by different
+    /// leaders, one after the other. `nil` from an instance that decides alone.
+    public var leaseTerm: Int64?
 
     /// A pick as the dispatcher answered it.
     public init(
         server: String, reservationID: String, available: Int, workers: Int,
-        elapsedMilliseconds: Double, instance: String
+        elapsedMilliseconds: Double, instance: String, leaseTerm: Int64? = nil
     ) {
+        self.leaseTerm = leaseTerm
         self.server = server
         self.reservationID = reservationID
         self.available = available

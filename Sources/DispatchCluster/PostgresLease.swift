@@ -101,7 +101,7 @@ public final class PostgresLease: Sendable {
     public func release(fencing: Int64) async throws(SettingsStoreError) {
         let (identity, logger) = (identity, logger)
         try await session.autocommit { connection in
-            try await connection.query("""
+            _ = try await connection.query("""
                 UPDATE voxbridge_lease SET expires_at = clock_timestamp()
                 WHERE name = 'leader' AND holder = \(identity) AND fencing = \(fencing)
                 """, logger: logger)
@@ -138,7 +138,7 @@ public final class PostgresLease: Sendable {
     public func leave() async throws(SettingsStoreError) {
         let (identity, logger) = (identity, logger)
         try await memberSession.autocommit { connection in
-            try await connection.query("DELETE FROM voxbridge_members WHERE id = \(identity)", logger: logger)
+            _ = try await connection.query("DELETE FROM voxbridge_members WHERE id = \(identity)", logger: logger)
         }
     }
 

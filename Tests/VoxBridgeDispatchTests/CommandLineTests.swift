@@ -167,6 +167,8 @@ struct CommandLineTests {
         (["serve", "--probe-interval-ms", "250"], [:]),
         (["serve", "--probe-interval-ms", "100", "--freshness-ms", "0"], [:]),
         (["serve"], ["VOXBRIDGE_PROBE_INTERVAL_MS": "0"]),
+        (["serve", "--advertise-url", "http://127.0.0.1:8081"], [:]),
+        (["serve"], ["VOXBRIDGE_ADVERTISE_URL": "http://127.0.0.1:8081"]),
         (["nonsense"], [:]),
     ])
     func badOption(arguments: [String], environment: [String: String]) throws {
@@ -181,6 +183,23 @@ struct CommandLineTests {
         #expect(try ServeOptions.parse(["--probe-interval-ms", "100"]).resolve(environment: [:]).probeInterval == .milliseconds(100))
         #expect(try ServeOptions.parse([]).resolve(environment: ["VOXBRIDGE_PROBE_INTERVAL_MS": "200"]).probeInterval == .milliseconds(200))
         #expect(throws: (any Error).self) { try ServeOptions.parse(["--probe-interval-ms", "250"]).resolve(environment: [:]) }
+    }
+
+    @Test("--advertise-url: needs --store, and is an http(s) URL with a host and no path, normalised")
+    func advertiseURL() throws {
+        let store = ["--store", "postgres://voxbridge@127.0.0.1:5432/voxbridge"]
+        #expect(try ServeOptions.parse(store).resolve(environment: [:]).advertiseURL == nil)
+        #expect(try ServeOptions.parse(store + ["--advertise-url", "HTTP://Dispatch-1.example.com:8080/"]).resolve(environment: [:])
+            .advertiseURL == "http://Dispatch-1.example.com:8080")
+        #expect(try ServeOptions.parse(store).resolve(environment: ["VOXBRIDGE_ADVERTISE_URL": "https://10.0.0.2"]).advertiseURL == "https://10.0.0.2")
+        for bad in ["ftp://10.0.0.2:21", "http://10.0.0.2:8080/dispatch", "http://user@10.0.0.2", "10.0.0.2:8080", "http://", "http://10.0.0.2:8080?x=1"] {
+            #expect(throws: CommandLineFailure.self, "\(bad)") {
+                try ServeOptions.parse(store + ["--advertise-url", bad]).resolve(environment: [:])
+            }
+        }
+        #expect(throws: CommandLineFailure.self, "SQLite has no lease") {
+            try ServeOptions.parse(["--advertise-url", "http://10.0.0.2:8080"]).resolve(environment: [:])
+        }
     }
 
     @Test("the connection options come from the command line, then the environment, then the defaults")
