@@ -16,8 +16,9 @@ public struct DispatchPick: Sendable, Equatable {
     /// cluster any instance does).
     public var instance: String
     /// In a cluster, the lease term the pick was decided under (the `VoxBridge-Lease-Term`
-    /// header): terms only rise, and two picks under different terms were decided by different
-    /// leaders, one after the other. `nil` from an instance that decides alone.
+    /// header): terms only rise, and a pick under a newer term was decided after every pick under an
+    /// older one (a term starts whenever the lease is taken, also by the same instance again).
+    /// `nil` from an instance that decides alone.
     public var leaseTerm: Int64?
 
     /// A pick as the dispatcher answered it.

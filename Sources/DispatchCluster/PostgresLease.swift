@@ -21,6 +21,9 @@ public final class PostgresLease: Sendable {
     public let url: String
     private let session: PostgresSession
     private let memberSession: PostgresSession
+    /// For creating the tables at start only: default bounds, which a busy server at start-up
+    /// may need.
+    private let setupSession: PostgresSession
     private let logger: Logger
 
     /// Prepares the lease's own connection (opened at the first call).
@@ -30,16 +33,30 @@ public final class PostgresLease: Sendable {
         self.identity = identity
         self.url = advertiseURL
         self.logger = logger
-        let bounds = PostgresStoreConfiguration(connectTimeout: configuration.attemptTimeout, statementTimeout: configuration.attemptTimeout)
+        // Each round trip is bounded by the attempt timeout. Opening a connection (TCP, TLS,
+        // authentication) may take longer on a busy server; bounding it by the same 200 ms would
+        // make a reconnect under load fail again and again, so it gets five times that.
+        let bounds = PostgresStoreConfiguration(connectTimeout: configuration.attemptTimeout * 5, statementTimeout: configuration.attemptTimeout)
         session = try PostgresSession(url: storeURL, configuration: bounds, logger: logger)
         memberSession = try PostgresSession(url: storeURL, configuration: bounds, logger: logger)
+        setupSession = try PostgresSession(url: storeURL, configuration: PostgresStoreConfiguration(), logger: logger)
     }
 
     /// Creates the lease and membership tables when missing. Instances starting together take
     /// turns on a transaction-scoped advisory lock.
     public func prepare() async throws(SettingsStoreError) {
         let logger = logger
-        try await session.transaction { connection in
+        do {
+            try await createTables(logger: logger)
+        } catch {
+            await setupSession.close()
+            throw error
+        }
+        await setupSession.close()
+    }
+
+    private func createTables(logger: Logger) async throws(SettingsStoreError) {
+        try await setupSession.transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.schemaLockKey))", logger: logger)
             try await connection.query("""
                 CREATE TABLE IF NOT EXISTS voxbridge_lease (
@@ -146,6 +163,7 @@ public final class PostgresLease: Sendable {
     public func close() async {
         await session.close()
         await memberSession.close()
+        await setupSession.close()
     }
 
     /// The advisory lock key of the cluster tables' creation ("VoxBridge lease", as a number).

@@ -75,9 +75,9 @@ func buildApplication(
         StoreFollowService(feed: feed, metrics: metrics, logger: logger),
         ProberService(prober: prober), BackgroundProbeService(coordinator: coordinator),
         FleetEventService(hub: events, coordinator: coordinator, follower: follower, metrics: metrics,
-                          configuration: configuration.events))
-    // Last, so it stops first: the lease is given up before the server drains, and the
-    // replicator sends the last decisions before that.
+                          configuration: configuration.events, cluster: cluster))
+    // Hummingbird stops its server before these services: once the requests are answered, the
+    // lease is given up (ClusterService) and the last decisions are sent to the members.
     if let cluster {
         application.addServices(cluster.replicator, ClusterService(coordinator: cluster.coordinator))
     }

@@ -5,11 +5,16 @@ import Hummingbird
 /// `GET /v1/cluster` (this instance's place in the cluster) and `POST /v1/cluster/reservations`
 /// (the reservations another member decided, from its ``ReservationReplicator``).
 struct ClusterController: Sendable {
+    /// The cluster's parts; `nil` outside a cluster (role `single`).
     let cluster: ClusterParts?
+    /// The fleet the batches' reservations and releases are applied to.
     let coordinator: FleetCoordinator<ContinuousClock>
+    /// Counts the reservations adopted.
     let metrics: DispatchMetrics
+    /// Both routes need the pick token (or the admin token).
     let access: AccessControl
 
+    /// Adds `GET /v1/cluster` and `POST /v1/cluster/reservations`.
     func addRoutes(to router: Router<some RequestContext>) {
         router.get("/v1/cluster") { request, _ in
             try access.requirePicker(request)
@@ -25,9 +30,6 @@ struct ClusterController: Sendable {
     /// skipped: the reservation may have settled here already.
     private func receive(_ request: Request) async throws -> Response {
         try access.requirePicker(request)
-        guard cluster != nil else {
-            throw APIError(status: .conflict, code: "not_in_cluster", message: "this instance is not in a cluster (serve without --advertise-url)")
-        }
         let body = try await RequestBody.collect(request, limit: DispatchConfiguration.maximumRequestBodyBytes)
         let shape = #"{"made": [{"id": "…", "server": "…"}], "released": [{"id": "…", "reason": "not_placed" | "busy" | "failed"}]}"#
         guard let object = try RequestBody.json(body, expected: shape) as? [String: Any],
@@ -47,6 +49,9 @@ struct ClusterController: Sendable {
                 throw APIError(status: .badRequest, code: "invalid_request", message: "each released entry needs a string id and a known reason: \(shape)")
             }
             releases.append((id, reason))
+        }
+        guard cluster != nil else {
+            throw APIError(status: .conflict, code: "not_in_cluster", message: "this instance is not in a cluster (serve without --advertise-url)")
         }
         let adopted = coordinator.adoptReservations(reservations)
         var applied = 0

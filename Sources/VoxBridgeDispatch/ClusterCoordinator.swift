@@ -95,10 +95,12 @@ final class ClusterCoordinator: Sendable {
         return route
     }
 
-    /// The other members' URLs, for the reservations sent to them.
+    /// The other members' URLs, each once (an instance restarted on the same URL has two rows
+    /// until the old one is forgotten), for the reservations sent to them.
     func peers() -> [String] {
         shared.withLock { shared in
-            shared.members.map(\.url).filter { $0 != selfURL }
+            var seen: Set<String> = [selfURL]
+            return shared.members.map(\.url).filter { seen.insert($0).inserted }
         }
     }
 
@@ -117,7 +119,9 @@ final class ClusterCoordinator: Sendable {
             return ClusterStatus(
                 role: role.name, selfURL: selfURL, leaderURL: leaderURL, identity: lease.identity,
                 fencing: row?.fencing, leaseHolder: row?.holderURL,
-                expiresIn: shared.lease.leaseExpiry.map { $0 - now }, termEndsIn: shared.lease.termEnd.map { $0 - now },
+                expiresIn: shared.lease.leaseExpiry.map { $0 - now },
+                // Only while leading: an ended term would show as negative time.
+                termEndsIn: { if case .leader = role { shared.lease.termEnd.map { $0 - now } } else { nil } }(),
                 databaseReachable: !shared.databaseFailing,
                 members: shared.members.map { member in
                     ClusterStatus.Member(url: member.url, role: member.role, seenAgo: member.seenAgo + membersAge, isSelf: member.id == lease.identity)
@@ -177,7 +181,7 @@ final class ClusterCoordinator: Sendable {
 
     /// Stops deciding at once and for good, ends the term in the database so another instance
     /// takes over without waiting for it to lapse, and removes this member's row. For graceful
-    /// shutdown; requests still arriving are forwarded to the next leader.
+    /// shutdown, once the HTTP server has answered what it had.
     func stepDown() async {
         let fencing = shared.withLock { shared in
             let fencing = shared.lease.stepDown(now: .now)

@@ -18,8 +18,11 @@ final class ClusterForwarder: Sendable {
 
     /// The leader's answer.
     struct Answer: Sendable {
+        /// Its status.
         var status: HTTPResponse.Status
+        /// Its headers, less those of the connection (``passedBack(_:)``).
         var headers: HTTPFields
+        /// Its body, whole.
         var body: ByteBuffer
 
         /// The answer as this instance's own response.
@@ -48,7 +51,11 @@ final class ClusterForwarder: Sendable {
     ///     waits for probes, and then some.
     init(selfURL: String, timeout: Duration) {
         var settings = HTTPClient.Configuration()
-        settings.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        // Up to 256 connections to the leader: one per pick in flight at the bench's rates, so a
+        // pick never queues behind another. Idle connections are closed after 30 s, before the
+        // leader's own idle timeout (60 s by default) could close one under a request. A leader
+        // on the same network connects in a millisecond: past 250 ms it is treated as gone.
+        settings.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
         settings.timeout = .init(connect: .milliseconds(250), read: Self.timeAmount(timeout))
         settings.httpVersion = .http1Only
         settings.redirectConfiguration = .disallow
@@ -86,6 +93,8 @@ final class ClusterForwarder: Sendable {
         if let token { outbound.headers.add(name: "Authorization", value: "Bearer \(token)") }
         outbound.headers.add(name: Self.forwardedHeader.rawName, value: selfURL)
         outbound.body = .bytes(json)
+        // A member that does not take a batch within 500 ms is skipped for it: the next batches
+        // must not wait long on a member that is frozen or gone.
         let response = try await http.execute(outbound, timeout: .milliseconds(500))
         _ = try await response.body.collect(upTo: 1 << 16)
         return (200..<300).contains(response.status.code)

@@ -12,7 +12,9 @@ import NIOCore
 ///   and does not lead answers 503 `not_leader`, and the follower that sent it looks again.
 /// - The leader's answers, errors included, are given back as they came.
 struct ClusterPath: Sendable {
+    /// The cluster's parts of this instance.
     let parts: ClusterParts
+    /// Counts forwards by result.
     let metrics: DispatchMetrics
 
     /// The longest a request waits for a leader: the lease's ttl (a dead leader's lease
@@ -22,7 +24,9 @@ struct ClusterPath: Sendable {
         return lease.ttl + lease.pollInterval + lease.attemptTimeout
     }
 
-    /// Routes at most four times (decide, forward, wait) before giving up with 503.
+    /// Routes at most four times (decide, forward, wait) before giving up with 503: enough for a
+    /// takeover (one wait) and a leader that moved again meanwhile, short enough that a caller's
+    /// timeout (2 s by default) is rarely the one that ends it.
     /// - Parameter decide: decides here under the given lease term (`nil` alone); returns `nil`
     ///   when the lease ended while deciding (the decision undone), so it routes again.
     func answer(_ request: Request, body: ByteBuffer, decide: (Int64?) async throws -> Response?) async throws -> Response {
@@ -54,6 +58,8 @@ struct ClusterPath: Sendable {
                 route = await coordinator.routeAfterWaiting(atMost: takeoverWait, avoiding: nil)
             }
         }
+        // The last wait may have found a decider.
+        if case .decide(let fencing) = route, let response = try await decide(fencing) { return response }
         throw APIError(status: .serviceUnavailable, code: "no_leader",
                        message: "no instance of the cluster leads just now (a takeover is under way); try again")
     }

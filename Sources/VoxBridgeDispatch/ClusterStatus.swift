@@ -2,9 +2,13 @@
 struct ClusterStatus: Sendable {
     /// A member as shown.
     struct Member: Sendable {
+        /// Its `--advertise-url`.
         var url: String
+        /// The role it wrote in its row.
         var role: String
+        /// How long ago it wrote its row.
         var seenAgo: Duration
+        /// Whether it is this instance.
         var isSelf: Bool
     }
 
@@ -31,6 +35,14 @@ struct ClusterStatus: Sendable {
 
     /// The status of an instance that is not in a cluster.
     static let single = ClusterStatus(role: "single", databaseReachable: true, members: [])
+
+    /// The short form the operator's page shows: who decides (`cluster` in each fleet event).
+    var summary: JSONValue {
+        .object([
+            "role": .string(role), "self": selfURL.map(JSONValue.string) ?? .null,
+            "leader": leaderURL.map(JSONValue.string) ?? .null, "term": fencing.map { .int(Int($0)) } ?? .null,
+        ])
+    }
 
     /// The JSON body.
     var json: JSONValue {

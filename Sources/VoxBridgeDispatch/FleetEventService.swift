@@ -12,6 +12,8 @@ struct FleetEventService: Service {
     let follower: FleetListFollower
     let metrics: DispatchMetrics
     let configuration: FleetEventConfiguration
+    /// In a cluster, where the events say which instance decides.
+    var cluster: ClusterParts? = nil
 
     func run() async throws {
         // Graceful shutdown cancels the loop, then every stream ends. (Each stream also ends by
@@ -33,7 +35,7 @@ struct FleetEventService: Service {
         hub.close()
     }
 
-    /// The event's JSON: what `GET /v1/fleet` answers, plus `totals`.
+    /// The event's JSON: what `GET /v1/fleet` answers, plus `totals` and `cluster` (who decides).
     func document(rates: inout RateWindow) -> JSONValue {
         let version = follower.refresh()
         let servers = coordinator.snapshot()
@@ -44,6 +46,7 @@ struct FleetEventService: Service {
                                  generatedAt: FleetStatusDocument.timestamp(wallNow))
         var members = FleetStatusDocument.members(version: version, servers: servers, now: now, wallNow: wallNow)
         members["totals"] = totals.json
+        members["cluster"] = (cluster?.coordinator.status() ?? .single).summary
         return .object(members)
     }
 

@@ -38,6 +38,7 @@ extension OperatorPageController {
       <div><dt>Picks per second</dt><dd id="total-picks">–</dd></div>
       <div><dt>No-capacity answers</dt><dd id="total-no-capacity">–</dd></div>
       <div><dt>Probes per second</dt><dd id="total-probes">–</dd></div>
+      <div><dt>Decided by</dt><dd id="total-decider">–</dd></div>
     </dl>
   </section>
 

@@ -140,6 +140,19 @@ extension OperatorPageController {
   function number(value) { return value === null || value === undefined ? "–" : String(value); }
   function rate(value) { return typeof value === "number" ? value.toFixed(value >= 10 ? 0 : 1) : "–"; }
 
+  // Which instance decides picks: this one alone, this one as the cluster's leader, another
+  // instance, or every instance alone while the cluster's database is away.
+  function deciderText(cluster) {
+    const term = cluster.term === null || cluster.term === undefined ? "" : " (lease term " + cluster.term + ")";
+    switch (cluster.role) {
+      case "single": return "this instance, alone";
+      case "leader": return "this instance, the cluster's leader" + term;
+      case "follower": return cluster.leader ? cluster.leader + term : "none just now: a takeover is under way";
+      case "degraded": return "each instance alone: the cluster's database cannot be reached";
+      default: return "–";
+    }
+  }
+
   function ageText(server, generatedAt) {
     if (!server.last_probe_at) return "never";
     const now = generatedAt ? Date.parse(generatedAt) : Date.now();
@@ -195,6 +208,7 @@ extension OperatorPageController {
     $("total-picks").textContent = rate(totals.picks_per_second);
     $("total-no-capacity").textContent = number(totals.no_capacity_total) + " (" + rate(totals.no_capacity_per_second) + "/s)";
     $("total-probes").textContent = rate(totals.probes_per_second);
+    $("total-decider").textContent = deciderText(fleet.cluster || {});
 
     const items = fleet.servers.map((server) => {
       const why = whyPassedOver(server);

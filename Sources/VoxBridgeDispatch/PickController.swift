@@ -41,16 +41,12 @@ struct PickController: Sendable {
         let start = ContinuousClock.now
         follower.refresh()
         let outcome = await coordinator.pick(excluding: excluded)
-        if let cluster, !cluster.coordinator.confirm(fencing: fencing) {
-            if case .picked(let pick) = outcome { _ = coordinator.release(reservationID: pick.reservationID) }
-            return nil
-        }
+        if let cluster, !cluster.commit(outcome, fencing: fencing, on: coordinator) { return nil }
         let elapsed = ContinuousClock.now - start
         metrics.recordPick(outcome, duration: elapsed)
 
         switch outcome {
         case .picked(let pick):
-            cluster?.replicator.made(pick)
             var headers: HTTPFields = [.contentType: Self.answerContentType]
             if let fencing { headers[ClusterForwarder.fencingHeader] = String(fencing) }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: Self.answerBody(for: pick, elapsed: elapsed)))

@@ -200,13 +200,9 @@ final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let start = ContinuousClock.now
         dependencies.follower.refresh()
         guard case .picked(let chosen)? = dependencies.coordinator.pickWithoutWaiting(excluding: excluded) else { return nil }
-        if let cluster = dependencies.cluster {
-            // The lease ended while deciding: undo, and let the route send it where it belongs.
-            guard cluster.coordinator.confirm(fencing: fencing) else {
-                _ = dependencies.coordinator.release(reservationID: chosen.reservationID)
-                return nil
-            }
-            cluster.replicator.made(chosen)
+        // The lease ended while deciding: undone; the route sends it where it belongs.
+        if let cluster = dependencies.cluster, !cluster.commit(.picked(chosen), fencing: fencing, on: dependencies.coordinator) {
+            return nil
         }
         let elapsed = ContinuousClock.now - start
         dependencies.metrics.recordPick(.picked(chosen), duration: elapsed)

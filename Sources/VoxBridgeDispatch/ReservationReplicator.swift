@@ -17,7 +17,9 @@ import Synchronization
 final class ReservationReplicator: Service, Sendable {
     /// One change to send.
     enum Change: Sendable {
+        /// A reservation made on `server`.
         case made(id: String, server: String)
+        /// A reservation released, and why (a `busy` or `failed` release holds the server back).
         case released(id: String, reason: ReleaseReason)
     }
 
@@ -29,6 +31,10 @@ final class ReservationReplicator: Service, Sendable {
 
     /// The path members receive batches on.
     static let path = "/v1/cluster/reservations"
+    /// The most changes in one request: about 100 bytes each, well under the receiver's 1 MiB
+    /// body limit.
+    static let batchLimit = 4_096
+
     /// The most changes waiting to be sent; past it the oldest are dropped (and counted), so a
     /// member that stalls cannot grow this process's memory.
     static let queueLimit = 65_536
@@ -78,10 +84,11 @@ final class ReservationReplicator: Service, Sendable {
     }
 
     /// Sends what is queued, one batch at a time (what arrives during a send goes in the next
-    /// batch), until graceful shutdown; then once more, so the last decisions leave with the
-    /// process.
+    /// batch), until graceful shutdown or cancellation (a service group that cancels its
+    /// services after one failed must not wait on this one); then once more, so the last
+    /// decisions leave with the process.
     func run() async throws {
-        await withGracefulShutdownHandler {
+        await withTaskCancellationOrGracefulShutdownHandler {
             while true {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let ready = pending.withLock { pending in
@@ -95,7 +102,7 @@ final class ReservationReplicator: Service, Sendable {
                 try? await Task.sleep(for: Self.gathering)
                 await sendQueued()
             }
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
             let waiter = self.pending.withLock { pending in
                 pending.stopping = true
                 defer { pending.waiter = nil }
@@ -115,13 +122,16 @@ final class ReservationReplicator: Service, Sendable {
         guard !changes.isEmpty else { return }
         let peers = coordinator.peers()
         guard !peers.isEmpty else { return }
-        let body = ByteBuffer(bytes: Self.encode(changes, from: coordinator.selfURL))
         let (forwarder, token, metrics) = (forwarder, token, metrics)
-        await withTaskGroup(of: Void.self) { group in
-            for peer in peers {
-                group.addTask {
-                    let ok = (try? await forwarder.post(Self.path, json: body, to: peer, token: token)) == true
-                    metrics.recordReplication(result: ok ? "sent" : "failed")
+        for start in stride(from: 0, to: changes.count, by: Self.batchLimit) {
+            let chunk = changes[start..<min(start + Self.batchLimit, changes.count)]
+            let body = ByteBuffer(bytes: Self.encode(Array(chunk), from: coordinator.selfURL))
+            await withTaskGroup(of: Void.self) { group in
+                for peer in peers {
+                    group.addTask {
+                        let ok = (try? await forwarder.post(Self.path, json: body, to: peer, token: token)) == true
+                        metrics.recordReplication(result: ok ? "sent" : "failed")
+                    }
                 }
             }
         }

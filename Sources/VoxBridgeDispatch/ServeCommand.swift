@@ -27,8 +27,15 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let metrics = DispatchMetrics()
         let cluster = try await Self.joinCluster(configuration: configuration, metrics: metrics, logger: logger)
-        let application = try await Self.application(configuration: configuration, store: store, logger: logger, metrics: metrics, cluster: cluster)
-        try await application.runService()
+        do {
+            let application = try await Self.application(configuration: configuration, store: store, logger: logger, metrics: metrics, cluster: cluster)
+            try await application.runService()
+        } catch {
+            // The forwarder's HTTP client must be shut down before it is released.
+            await cluster?.close()
+            await store.close()
+            throw error
+        }
         await cluster?.close()
         await store.close()
     }

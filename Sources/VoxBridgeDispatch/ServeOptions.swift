@@ -87,7 +87,9 @@ struct ServeOptions: ParsableArguments {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
             scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
             components.user == nil, components.password == nil, components.query == nil, components.fragment == nil,
-            components.path.isEmpty || components.path == "/"
+            components.path.isEmpty || components.path == "/",
+            // Others cannot reach "any address".
+            !["0.0.0.0", "::", "[::]"].contains(host)
         else { throw ConfigurationError(source: source, value: text, expected: expected) }
         var normalised = "\(scheme)://\(host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host)"
         if let port = components.port {

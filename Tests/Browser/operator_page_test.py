@@ -274,6 +274,8 @@ def main():
             checks.check("each server's state and figures are those of GET /v1/fleet", matched, json.dumps(shown))
             checks.check("server 0 shows 5 busy of 16, server 1 9 busy", [x["active_calls"] for x in shown] == ["5", "9"])
             checks.check("totals: servers up", page.text_content("#total-up") == "2 of 2", page.text_content("#total-up"))
+            checks.check("totals: who decides (an instance outside a cluster decides alone)",
+                         page.text_content("#total-decider") == "this instance, alone", page.text_content("#total-decider"))
 
             # A server made to fail turns down within 2 s, without a reload.
             started = time.monotonic()

@@ -72,7 +72,7 @@ struct FleetEventStreamTests {
                 let event = json(Data(data.utf8))
                 #expect(event["version"] as? Int == fleet["version"] as? Int)
                 let servers = try #require(event["servers"] as? [[String: Any]])
-                #expect(Set(event.keys) == Set(fleet.keys).union(["totals"]))
+                #expect(Set(event.keys) == Set(fleet.keys).union(["totals", "cluster"]))
                 #expect(servers.map { $0["url"] as? String } == fleetServers.map { $0["url"] as? String })
                 for (seen, asked) in zip(servers, fleetServers) {
                     #expect(Set(seen.keys) == Set(asked.keys))

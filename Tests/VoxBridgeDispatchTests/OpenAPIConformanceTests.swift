@@ -146,6 +146,16 @@ struct OpenAPIConformanceTests {
             _ = try await recorder.call(client, .post, verify, token: admin, body: tooLarge, expect: .contentTooLarge)
             _ = try await recorder.call(client, .post, verify, token: admin, body: #"{"url": "\#(healthy.url)"}"#, expect: .ok)
             _ = try await recorder.call(client, .post, verify, token: admin, body: #"{"url": "http://127.0.0.1:1"}"#, expect: .ok)
+
+            // The cluster's routes on an instance that is not in one.
+            _ = try await recorder.call(client, .get, "/v1/cluster", expect: .unauthorized)
+            let single = try await recorder.call(client, .get, "/v1/cluster", token: picker, expect: .ok)
+            #expect(single["role"] as? String == "single")
+            let reservations = "/v1/cluster/reservations"
+            _ = try await recorder.call(client, .post, reservations, body: #"{"made": []}"#, expect: .unauthorized)
+            _ = try await recorder.call(client, .post, reservations, token: picker, body: #"{"made": [{"id": 7}]}"#, expect: .badRequest)
+            _ = try await recorder.call(client, .post, reservations, token: picker, body: tooLarge, expect: .contentTooLarge)
+            _ = try await recorder.call(client, .post, reservations, token: picker, body: #"{"made": [], "released": []}"#, expect: .conflict)
         }
         await healthy.stop()
 
@@ -153,11 +163,13 @@ struct OpenAPIConformanceTests {
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
         // Every documented answer was produced, except the storage failures FaultTests produce
         // and the request timeouts SlowClientTests produce (both check them against the spec),
-        // and the endless event stream FleetEventStreamTests reads.
+        // and the endless event stream FleetEventStreamTests reads, and the answers only a cluster
+        // gives (ClusterLeaseTests produce them and check them against the spec).
         let missing = recorder.spec.documentedResponses
             .subtracting(recorder.seen.withLock { $0 })
             .subtracting(["GET /v1/settings/voxcore_fleet 503", "PUT /v1/settings/voxcore_fleet 503", "GET /v1/fleet/events 200"])
-            .subtracting(["PUT /v1/settings/voxcore_fleet 408", "POST /v1/pick 408", "POST /v1/release 408"])
+            .subtracting(["PUT /v1/settings/voxcore_fleet 408", "POST /v1/pick 408", "POST /v1/release 408", "POST /v1/cluster/reservations 408"])
+            .subtracting(["POST /v1/cluster/reservations 200", "POST /v1/release 503"])
         #expect(missing.isEmpty, "documented but not produced: \(missing.sorted())")
     }
 }
