@@ -10,8 +10,8 @@ import Synchronization
 /// out, not only its own: a failover does not reopen the herd, and instances deciding alone while
 /// PostgreSQL is away still see each other's calls.
 ///
-/// Best effort by design: a batch goes to every member seen within the member timeout, each send
-/// bounded by a short timeout and not retried. A reservation that does not arrive costs what a
+/// Best effort by design: a batch goes to every member seen within the member timeout, each
+/// member from its own outbox, each send bounded by a short timeout and not retried. A reservation that does not arrive costs what a
 /// lost reservation always costs (the server's next report counts the call anyway, within the
 /// settle time); one that arrives late is held a little longer than needed, never shorter.
 final class ReservationReplicator: Service, Sendable {
@@ -35,13 +35,20 @@ final class ReservationReplicator: Service, Sendable {
     /// body limit.
     static let batchLimit = 4_096
 
-    /// The most changes waiting to be sent; past it the oldest are dropped (and counted), so a
-    /// member that stalls cannot grow this process's memory.
+    /// The most changes waiting for one member (and in the queue); past it the oldest are
+    /// dropped (and counted), so a member that stalls cannot grow this process's memory.
     static let queueLimit = 65_536
 
-    /// The queue, and the run loop's wait for it.
+    /// What one member is still to be sent, and whether a sender is on it.
+    private struct Outbox: Sendable {
+        var changes: [Change] = []
+        var sending = false
+    }
+
+    /// The queue, the members' outboxes, and the run loop's wait for the queue.
     private struct Pending: Sendable {
         var changes: [Change] = []
+        var outboxes: [String: Outbox] = [:]
         var waiter: CheckedContinuation<Void, Never>?
         var stopping = false
     }
@@ -83,57 +90,90 @@ final class ReservationReplicator: Service, Sendable {
         waiter?.resume()
     }
 
-    /// Sends what is queued, one batch at a time (what arrives during a send goes in the next
-    /// batch), until graceful shutdown or cancellation (a service group that cancels its
-    /// services after one failed must not wait on this one); then once more, so the last
-    /// decisions leave with the process.
+    /// Hands what is queued to every member's outbox, and keeps one sender per member, until
+    /// graceful shutdown or cancellation (a service group that cancels its services after one
+    /// failed must not wait on this one); then once more, so the last decisions leave with the
+    /// process. Each member has its own sender, so a member that is frozen or gone (its sends
+    /// time out) delays nobody else's batches.
     func run() async throws {
-        await withTaskCancellationOrGracefulShutdownHandler {
-            while true {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let ready = pending.withLock { pending in
-                        if !pending.changes.isEmpty || pending.stopping { return true }
-                        pending.waiter = continuation
-                        return false
+        await withDiscardingTaskGroup { senders in
+            await withTaskCancellationOrGracefulShutdownHandler {
+                while true {
+                    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                        let ready = pending.withLock { pending in
+                            if !pending.changes.isEmpty || pending.stopping { return true }
+                            pending.waiter = continuation
+                            return false
+                        }
+                        if ready { continuation.resume() }
                     }
-                    if ready { continuation.resume() }
+                    if pending.withLock({ $0.stopping }) { break }
+                    try? await Task.sleep(for: Self.gathering)
+                    for peer in distribute() { senders.addTask { await self.drain(peer) } }
                 }
-                if pending.withLock({ $0.stopping }) { break }
-                try? await Task.sleep(for: Self.gathering)
-                await sendQueued()
+            } onCancelOrGracefulShutdown: {
+                let waiter = self.pending.withLock { pending in
+                    pending.stopping = true
+                    defer { pending.waiter = nil }
+                    return pending.waiter
+                }
+                waiter?.resume()
             }
-        } onCancelOrGracefulShutdown: {
-            let waiter = self.pending.withLock { pending in
-                pending.stopping = true
-                defer { pending.waiter = nil }
-                return pending.waiter
-            }
-            waiter?.resume()
+            for peer in distribute() { senders.addTask { await self.drain(peer) } }
         }
-        await sendQueued()
     }
 
-    /// Sends every queued change to every peer at once and waits for them (each bounded).
-    private func sendQueued() async {
-        let changes = pending.withLock { pending in
-            defer { pending.changes.removeAll(keepingCapacity: true) }
-            return pending.changes
-        }
-        guard !changes.isEmpty else { return }
+    /// Moves the queued changes into the outbox of every current member (each capped at
+    /// ``queueLimit``, dropping the oldest) and forgets the outboxes of members that left.
+    /// - Returns: The members that have changes to send and no sender yet.
+    private func distribute() -> [String] {
         let peers = coordinator.peers()
-        guard !peers.isEmpty else { return }
-        let (forwarder, token, metrics) = (forwarder, token, metrics)
-        for start in stride(from: 0, to: changes.count, by: Self.batchLimit) {
-            let chunk = changes[start..<min(start + Self.batchLimit, changes.count)]
-            let body = ByteBuffer(bytes: Self.encode(Array(chunk), from: coordinator.selfURL))
-            await withTaskGroup(of: Void.self) { group in
-                for peer in peers {
-                    group.addTask {
-                        let ok = (try? await forwarder.post(Self.path, json: body, to: peer, token: token)) == true
-                        metrics.recordReplication(result: ok ? "sent" : "failed")
-                    }
-                }
+        let (toStart, dropped) = pending.withLock { pending -> ([String], Int) in
+            let changes = pending.changes
+            pending.changes.removeAll(keepingCapacity: true)
+            let current = Set(peers)
+            for (peer, outbox) in pending.outboxes where !current.contains(peer) && !outbox.sending {
+                pending.outboxes[peer] = nil
             }
+            guard !changes.isEmpty else { return ([], 0) }
+            var toStart: [String] = []
+            var dropped = 0
+            for peer in peers {
+                var outbox = pending.outboxes[peer] ?? Outbox()
+                outbox.changes.append(contentsOf: changes)
+                if outbox.changes.count > Self.queueLimit {
+                    dropped += outbox.changes.count - Self.queueLimit
+                    outbox.changes.removeFirst(outbox.changes.count - Self.queueLimit)
+                }
+                if !outbox.sending {
+                    outbox.sending = true
+                    toStart.append(peer)
+                }
+                pending.outboxes[peer] = outbox
+            }
+            return (toStart, dropped)
+        }
+        if dropped > 0 { metrics.recordReplication(result: "dropped") }
+        return toStart
+    }
+
+    /// Sends `peer`'s outbox, ``batchLimit`` changes a request, until it is empty.
+    private func drain(_ peer: String) async {
+        while true {
+            let batch: [Change] = pending.withLock { pending in
+                guard var outbox = pending.outboxes[peer], !outbox.changes.isEmpty else {
+                    pending.outboxes[peer]?.sending = false
+                    return []
+                }
+                let batch = Array(outbox.changes.prefix(Self.batchLimit))
+                outbox.changes.removeFirst(batch.count)
+                pending.outboxes[peer] = outbox
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            let body = ByteBuffer(bytes: Self.encode(batch, from: coordinator.selfURL))
+            let ok = (try? await forwarder.post(Self.path, json: body, to: peer, token: token)) == true
+            metrics.recordReplication(result: ok ? "sent" : "failed")
         }
     }
 
