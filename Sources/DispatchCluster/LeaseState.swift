@@ -38,7 +38,8 @@ public struct LeaseState<Instant: InstantProtocol>: Sendable where Instant.Durat
     private var attemptStart: Instant?
     /// When the next round trip is due.
     private var nextAttempt: Instant?
-    /// Stepped down for good: the process is stopping, and never leads again.
+    /// Stepped down for good: the process is stopping and never leads again; it still follows
+    /// the lease (reading it, never taking it), so the requests it drains reach the next leader.
     public private(set) var steppedDown = false
 
     /// A state that has not been to the database yet.
@@ -83,10 +84,11 @@ public struct LeaseState<Instant: InstantProtocol>: Sendable where Instant.Durat
 
     /// When the next round trip is due: at once before the first, then every `renewInterval`
     /// while leading and every `pollInterval` otherwise, counted from the last one's start.
-    /// `nil` while one is under way or after ``stepDown(now:)``.
+    /// `nil` while one is under way. After ``stepDown(now:)`` the round trip only reads the
+    /// lease.
     public mutating func nextAttemptDue(now: Instant) -> Instant? {
         if origin == nil { origin = now }
-        guard !steppedDown, attemptStart == nil else { return nil }
+        guard attemptStart == nil else { return nil }
         return nextAttempt ?? now
     }
 
@@ -147,13 +149,15 @@ public struct LeaseState<Instant: InstantProtocol>: Sendable where Instant.Durat
     }
 
     /// Stops leading for good (the process is stopping): from `now` on this instance neither
-    /// decides under the lease nor tries to take it.
+    /// decides under the lease nor tries to take it; its round trips only read the lease, so it
+    /// forwards what it still answers to the next leader.
     /// - Returns: The fencing number of the term given up, so the driver can end it in the
     ///   database at once instead of letting it lapse.
     public mutating func stepDown(now: Instant) -> Int64? {
         let fencing = held.map { now < $0.until ? $0.fencing : nil } ?? nil
         held = nil
         steppedDown = true
+        if attemptStart == nil { nextAttempt = now }
         return fencing
     }
 }

@@ -113,6 +113,22 @@ public final class PostgresLease: Sendable {
         }
     }
 
+    /// Reads the lease without trying to take it (an instance that stepped down).
+    public func read() async throws(SettingsStoreError) -> LeaseRow {
+        let logger = logger
+        return try await session.autocommit { connection in
+            let rows = try await connection.query("""
+                SELECT holder, holder_url, fencing,
+                       (EXTRACT(EPOCH FROM (expires_at - clock_timestamp())) * 1000000)::bigint
+                FROM voxbridge_lease WHERE name = 'leader'
+                """, logger: logger)
+            for try await (holder, holderURL, fencing, remaining) in rows.decode((String, String, Int64, Int64).self) {
+                return LeaseRow(holder: holder, holderURL: holderURL, fencing: fencing, remaining: .microseconds(remaining))
+            }
+            throw SettingsStoreError.unavailable(store: "PostgreSQL", reason: "no lease row yet")
+        }
+    }
+
     /// Ends this instance's term at once, so another instance takes over without waiting for
     /// it to lapse. Changes nothing when the lease has passed on meanwhile.
     public func release(fencing: Int64) async throws(SettingsStoreError) {

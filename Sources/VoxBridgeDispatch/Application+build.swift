@@ -76,10 +76,11 @@ func buildApplication(
         ProberService(prober: prober), BackgroundProbeService(coordinator: coordinator),
         FleetEventService(hub: events, coordinator: coordinator, follower: follower, metrics: metrics,
                           configuration: configuration.events, cluster: cluster))
-    // Hummingbird stops its server before these services: once the requests are answered, the
-    // lease is given up (ClusterService) and the last decisions are sent to the members.
+    // Hummingbird stops its server before these services: the last decisions are sent to the
+    // members once the requests are answered. (The lease is given up before the server drains:
+    // `serve` runs ClusterService beside the application.)
     if let cluster {
-        application.addServices(cluster.replicator, ClusterService(coordinator: cluster.coordinator))
+        application.addServices(cluster.replicator)
     }
     return application
 }

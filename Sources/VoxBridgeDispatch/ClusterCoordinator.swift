@@ -131,8 +131,17 @@ final class ClusterCoordinator: Sendable {
 
     // MARK: - The loops
 
-    /// Takes or renews the lease, and follows it, until the task is cancelled or ``stepDown()``:
-    /// one round trip at a time, due as ``LeaseState/nextAttemptDue(now:)`` says.
+    /// Runs the lease and membership loops until the task is cancelled.
+    func runLoops() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.runLease() }
+            group.addTask { await self.runHeartbeats() }
+        }
+    }
+
+    /// Takes or renews the lease, and follows it, until the task is cancelled (after
+    /// ``stepDown()`` it only reads it): one round trip at a time, due as
+    /// ``LeaseState/nextAttemptDue(now:)`` says.
     func runLease() async {
         while !Task.isCancelled {
             let wait: Task<Void, Never>? = shared.withLock { shared in
@@ -144,15 +153,13 @@ final class ClusterCoordinator: Sendable {
             guard let wait else { return }
             await withTaskCancellationHandler { await wait.value } onCancel: { wait.cancel() }
             if Task.isCancelled { return }
-            let started = shared.withLock { shared -> Bool in
+            let steppedDown = shared.withLock { shared in
                 shared.sleep = nil
-                guard !shared.lease.steppedDown else { return false }
                 shared.lease.startAttempt(now: .now)
-                return true
+                return shared.lease.steppedDown
             }
-            guard started else { return }
             do {
-                let row = try await lease.takeOrRenew(ttl: configuration.ttl)
+                let row = try await steppedDown ? lease.read() : lease.takeOrRenew(ttl: configuration.ttl)
                 shared.withLock { _ = $0.lease.attemptSucceeded(row, now: .now) }
                 noteDatabase(error: nil)
             } catch {
@@ -164,9 +171,10 @@ final class ClusterCoordinator: Sendable {
     }
 
     /// Writes this instance's membership row and reads the others', every `memberInterval`,
-    /// until the task is cancelled. A failed heartbeat keeps the last list.
+    /// until the task is cancelled or ``stepDown()`` (which removes the row). A failed heartbeat
+    /// keeps the last list.
     func runHeartbeats() async {
-        while !Task.isCancelled {
+        while !Task.isCancelled, !shared.withLock({ $0.lease.steppedDown }) {
             let roleName = role().name
             if let members = try? await lease.heartbeat(role: roleName, timeout: configuration.memberTimeout) {
                 shared.withLock { shared in
@@ -181,7 +189,8 @@ final class ClusterCoordinator: Sendable {
 
     /// Stops deciding at once and for good, ends the term in the database so another instance
     /// takes over without waiting for it to lapse, and removes this member's row. For graceful
-    /// shutdown, once the HTTP server has answered what it had.
+    /// shutdown, before the HTTP server drains: the lease loop goes on reading the lease, so
+    /// what the server still answers is forwarded to the next leader.
     func stepDown() async {
         let fencing = shared.withLock { shared in
             let fencing = shared.lease.stepDown(now: .now)

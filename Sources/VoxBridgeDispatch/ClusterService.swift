@@ -1,23 +1,21 @@
 import ServiceLifecycle
 
-/// The lease and membership loops of ``ClusterCoordinator`` as one service. Hummingbird stops
-/// its HTTP server first and this service after it: the leader answers the requests it has,
-/// then ends its term in the database (instead of letting it lapse) and removes its member row,
-/// so another instance leads within a poll interval. Meanwhile the followers' forwards to it are
-/// refused, and they wait for the next leader.
+/// Steps this instance down at the start of graceful shutdown (the lease and membership loops,
+/// ``ClusterCoordinator/runLoops()``, run beside it until `serve` cancels them).
+///
+/// `serve` runs it beside the application in one service group, *after* the application in the
+/// group's order, so it gets graceful shutdown first (a group stops its services in reverse
+/// order). The leader then ends its term at once, another instance leads within a poll
+/// interval, and the requests the HTTP server still drains are forwarded to that one: the
+/// lease loop keeps reading the lease until the application has stopped and `serve` cancels it.
 struct ClusterService: Service {
     /// The coordinator whose loops this runs.
     let coordinator: ClusterCoordinator
 
-    /// Runs the loops until graceful shutdown, then steps down.
+    /// Waits for graceful shutdown, then steps down.
     func run() async throws {
-        let coordinator = coordinator
-        try? await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                group.addTask { await coordinator.runLease() }
-                group.addTask { await coordinator.runHeartbeats() }
-            }
-        }
+        // Returns at graceful shutdown; throws if the group cancels this service instead.
+        try? await gracefulShutdown()
         await coordinator.stepDown()
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import SettingsStore
 
 /// `voxbridge-dispatch serve`: opens the settings store (SQLite or PostgreSQL) and serves the HTTP API until
@@ -29,7 +30,11 @@ struct ServeCommand: AsyncParsableCommand {
         let cluster = try await Self.joinCluster(configuration: configuration, metrics: metrics, logger: logger)
         do {
             let application = try await Self.application(configuration: configuration, store: store, logger: logger, metrics: metrics, cluster: cluster)
-            try await application.runService()
+            if let cluster {
+                try await Self.run(application, in: cluster, logger: logger)
+            } else {
+                try await application.runService()
+            }
         } catch {
             // The forwarder's HTTP client must be shut down before it is released.
             await cluster?.close()
@@ -38,6 +43,21 @@ struct ServeCommand: AsyncParsableCommand {
         }
         await cluster?.close()
         await store.close()
+    }
+
+    /// Runs the application of a cluster member: the lease and membership loops beside it (until
+    /// it has stopped), and ``ClusterService`` after it in one service group, so that at SIGTERM
+    /// the lease is given up first and the requests the server drains are forwarded to the next
+    /// leader.
+    static func run(_ application: some ApplicationProtocol, in cluster: ClusterParts, logger: Logger) async throws {
+        let group = ServiceGroup(configuration: .init(
+            services: [application, ClusterService(coordinator: cluster.coordinator)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await cluster.coordinator.runLoops() }
+            defer { tasks.cancelAll() }
+            try await group.run()
+        }
     }
 
     /// With `--advertise-url`: the cluster's parts, its tables created when missing.

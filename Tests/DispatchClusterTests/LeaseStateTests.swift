@@ -112,16 +112,21 @@ struct LeaseStateTests {
         #expect(lease.role(now: ms(30)) == .follower(leaderURL: "http://\(Self.other)", fencing: 2))
     }
 
-    @Test("step-down: the leader stops deciding at once, gives its number back, and never takes the lease again")
+    @Test("step-down: the leader stops deciding at once, gives its number back, never leads again, and follows the next leader")
     func stepDown() {
         var lease = Lease(identity: Self.me, url: "http://\(Self.me)")
         Self.roundTrip(&lease, Self.row(Self.me, fencing: 5), start: 0, end: 1)
         #expect(lease.stepDown(now: ms(10)) == 5)
         #expect(lease.role(now: ms(10)) == .electing)
-        #expect(lease.nextAttemptDue(now: ms(10)) == nil)
+        #expect(lease.nextAttemptDue(now: ms(10)) == ms(10), "it reads the lease at once, to learn the next leader")
         // A renewal that was under way and answers afterwards does not make it leader again.
+        lease.startAttempt(now: ms(10))
         lease.attemptSucceeded(Self.row(Self.me, fencing: 5), now: ms(12))
         #expect(lease.role(now: ms(12)) == .electing)
+        #expect(lease.nextAttemptDue(now: ms(12)) == ms(110), "then polls as a follower")
+        // Another instance takes it: the stepped-down one forwards to it.
+        Self.roundTrip(&lease, Self.row(Self.other, fencing: 6), start: 110, end: 111)
+        #expect(lease.role(now: ms(111)) == .follower(leaderURL: "http://\(Self.other)", fencing: 6))
         // A term already over is not given back.
         var late = Lease(identity: Self.me, url: "http://\(Self.me)")
         Self.roundTrip(&late, Self.row(Self.me, fencing: 5), start: 0, end: 1)

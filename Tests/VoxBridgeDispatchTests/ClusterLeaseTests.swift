@@ -227,6 +227,48 @@ struct ClusterLeaseTests {
         await database.drop()
     }
 
+    @Test("SIGTERM of the leader: it gives the lease up before it drains, another instance leads at once, no pick fails")
+    func leaderStopped() async throws {
+        let database = try await PostgresTestServer.makeDatabase()
+        let fake = try await FakeFleetServer(available: 100_000, workers: 100_000)
+        let instances = try await Self.startCluster(store: database.url, folder: folder, name: "term")
+        let bases = instances.map(\.base)
+        let settled = try #require(await Self.settled(bases, within: .seconds(10)))
+        try await Self.setFleet([fake.url], on: bases)
+        let survivors = bases.indices.filter { $0 != settled.leader }.map { bases[$0] }
+
+        let stop = StopFlag()
+        let load = Task { await PostgresOutageTests.pickLoad(survivors, rate: 100, stop: stop) }
+        try await Task.sleep(for: .milliseconds(300))
+        let leaderProcess = instances[settled.leader]
+        kill(leaderProcess.pid, SIGTERM)
+        let stopped = ContinuousClock.now
+        var next: (url: String, term: Int)?
+        while next == nil, ContinuousClock.now - stopped < .seconds(3) {
+            for base in survivors {
+                if let view = try? await send("GET", base + "/v1/cluster", timeout: 1).json, view["role"] as? String == "leader",
+                    let term = (view["lease"] as? [String: Any])?["fencing"] as? Int, term > settled.term {
+                    next = (base, term)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let handedOver = ContinuousClock.now - stopped
+        try await Task.sleep(for: .milliseconds(500))
+        stop.set()
+        let (answered, failed, firstFailure) = await load.value
+        let exited = await PostgresOutageTests.eventually(within: .seconds(10)) { !leaderProcess.process.isRunning }
+        print("SIGTERM of the leader: another instance led \(handedOver) later; \(answered) picks through the others, \(failed) failed")
+        #expect(next != nil, "no new leader within 3 s")
+        // A lapsed lease would take up to 600 ms plus a poll; a lease given up, one poll.
+        #expect(handedOver < .milliseconds(500))
+        #expect(failed == 0, "\(firstFailure ?? "")")
+        #expect(exited && leaderProcess.process.terminationStatus == 0)
+        instances.forEach { $0.stop() }
+        await fake.stop()
+        await database.drop()
+    }
+
     @Test("SIGSTOP of the leader for 5 s: another instance decides within 3 s; after SIGCONT the old leader forwards under the new term")
     func leaderFrozen() async throws {
         let database = try await PostgresTestServer.makeDatabase()
