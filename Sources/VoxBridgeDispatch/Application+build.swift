@@ -117,7 +117,7 @@ func buildRouter(
     SettingsController(store: store, access: access).addRoutes(to: router)
     PickController(coordinator: coordinator, follower: follower, metrics: metrics, access: access, cluster: cluster).addRoutes(to: router)
     ClusterController(cluster: cluster, coordinator: coordinator, metrics: metrics, access: access).addRoutes(to: router)
-    FleetStatusController(coordinator: coordinator, follower: follower, metrics: metrics, access: access).addRoutes(to: router)
+    FleetStatusController(coordinator: coordinator, follower: follower, metrics: metrics, access: access, cluster: cluster).addRoutes(to: router)
     FleetEventsController(hub: events, access: access).addRoutes(to: router)
     FleetVerifyController(prober: prober, access: access).addRoutes(to: router)
     OperatorPageController().addRoutes(to: router)

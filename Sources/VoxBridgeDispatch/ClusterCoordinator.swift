@@ -210,8 +210,10 @@ final class ClusterCoordinator: Sendable {
         await lease.close()
     }
 
-    /// Logs a change of role once, and sets the role metrics.
-    private func reportRole() {
+    /// Logs a change of role once, and sets the role metrics. Called after every round trip and
+    /// heartbeat, and at every scrape of `/metrics` (a role can change with time alone: a term
+    /// that ends, a database silent for too long).
+    func reportRole() {
         let change: (from: ClusterRole?, to: ClusterRole)? = shared.withLock { shared in
             let role = shared.lease.role(now: .now)
             guard role != shared.reportedRole else { return nil }

@@ -8,11 +8,14 @@ struct FleetStatusController: Sendable {
     let follower: FleetListFollower
     let metrics: DispatchMetrics
     let access: AccessControl
+    /// In a cluster, whose role the scrape reads at that moment.
+    var cluster: ClusterParts? = nil
 
     func addRoutes(to router: Router<some RequestContext>) {
         router.get("/v1/fleet") { request, _ in try self.fleet(request) }
         router.get("/metrics") { _, _ in
             follower.refresh()
+            cluster?.coordinator.reportRole()
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.render(servers: coordinator.snapshot()))))
