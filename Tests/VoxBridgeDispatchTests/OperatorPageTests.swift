@@ -39,7 +39,9 @@ struct OperatorPageTests {
     func verify() async throws {
         let healthy = try await FakeFleetServer(available: 12, workers: 16)
         let draining = try await FakeFleetServer(available: 16, status: "draining")
-        let app = try TestApplication(adminToken: Self.admin, pickToken: Self.picker) { $0.probeTimeout = .milliseconds(300) }
+        // A generous probe timeout: the answers here are quick (a fake server, a closed port), and
+        // a busy 2-core machine running the other suites once took longer than 300 ms.
+        let app = try TestApplication(adminToken: Self.admin, pickToken: Self.picker) { $0.probeTimeout = .seconds(3) }
         let path = "/v1/settings/voxcore_fleet/verify"
         try await app.test(.router) { client in
             func verify(_ body: String, token: String? = Self.admin) async throws -> (HTTPResponse.Status, [String: Any]) {
