@@ -77,7 +77,8 @@ struct OpenAPIConformanceTests {
         // No event stream may open here (the router client would read an endless one for ever): the
         // 503 is produced; FleetEventStreamTests check the 200 over a socket.
         let app = try TestApplication(adminToken: Self.admin, pickToken: Self.picker) {
-            $0.probeTimeout = .milliseconds(300)
+            // The closed port answers at once; the healthy fake must not time out on a busy machine.
+            $0.probeTimeout = .seconds(2)
             $0.events.maximumStreams = 0
         }
         let tooLarge = #"{"voxcore_fleet": [""# + String(repeating: "a", count: DispatchConfiguration.maximumRequestBodyBytes) + #""]}"#

@@ -118,7 +118,8 @@ struct PickServiceTests {
         // A label longer than DNS allows (63): the resolver refuses it without sending a query.
         let unresolvable = "http://" + String(repeating: "a", count: 70) + ".invalid"
         let notTLS = "https://127.0.0.1:\(good.port)"  // TLS to a plain HTTP server
-        let app = try TestApplication { $0.probeTimeout = .milliseconds(300) }
+        // 1 s: the hanging server must time out, and the good one must not, on a busy machine too.
+        let app = try TestApplication { $0.probeTimeout = .seconds(1) }
         try await app.setFleet(failing.map(\.url) + [closed, unresolvable, notTLS, good.url])
         try await app.test { client in
             let answer = try await client.pick()
