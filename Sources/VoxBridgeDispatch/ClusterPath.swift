@@ -40,16 +40,20 @@ struct ClusterPath: Sendable {
                 route = coordinator.route()
             case .forward(let leaderURL):
                 if forwarded { throw Self.notLeader(leader: leaderURL) }
-                do {
-                    let answer = try await parts.forwarder.forward(request, body: body, to: leaderURL)
-                    guard answer.isNotLeader else {
-                        metrics.recordForward(result: "ok")
-                        return answer.response
-                    }
+                switch await forward(request, body: body, to: leaderURL) {
+                case .answered(let answer) where !answer.isNotLeader:
+                    metrics.recordForward(result: "ok")
+                    return answer.response
+                case .answered:
                     metrics.recordForward(result: "not_leader")
-                } catch {
-                    if Task.isCancelled { throw error }
+                case .failed:
+                    if Task.isCancelled { throw CancellationError() }
                     metrics.recordForward(result: "unreachable")
+                case .leaderChanged:
+                    // Another instance (or this one) decides now: go there at once.
+                    metrics.recordForward(result: "leader_changed")
+                    route = coordinator.route()
+                    continue
                 }
                 coordinator.leaderUnreachable(leaderURL)
                 route = await coordinator.routeAfterWaiting(atMost: takeoverWait, avoiding: leaderURL)
@@ -62,6 +66,46 @@ struct ClusterPath: Sendable {
         if case .decide(let fencing) = route, let response = try await decide(fencing) { return response }
         throw APIError(status: .serviceUnavailable, code: "no_leader",
                        message: "no instance of the cluster leads just now (a takeover is under way); try again")
+    }
+
+    /// How a forward ended.
+    enum ForwardOutcome: Sendable {
+        case answered(ClusterForwarder.Answer)
+        case failed
+        /// The lease moved to another instance while the forward waited.
+        case leaderChanged
+    }
+
+    /// Forwards to `leaderURL`, unless the lease moves elsewhere first: a leader that froze
+    /// (SIGSTOP, a stalled VM) accepts connections but never answers, and a forward to it would
+    /// wait for its whole timeout while another instance already decides. After 20 ms the
+    /// route is looked at every 10 ms; a forward still under way when another instance leads is
+    /// abandoned. (The frozen leader cannot decide it later: its term is over.)
+    private func forward(_ request: Request, body: ByteBuffer, to leaderURL: String) async -> ForwardOutcome {
+        let (forwarder, coordinator) = (parts.forwarder, parts.coordinator)
+        return await withTaskGroup(of: ForwardOutcome?.self) { group in
+            group.addTask {
+                do {
+                    return .answered(try await forwarder.forward(request, body: body, to: leaderURL))
+                } catch {
+                    return .failed
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(20))
+                while !Task.isCancelled {
+                    let route = coordinator.route()
+                    if route != .wait, route != .forward(leaderURL: leaderURL) { return .leaderChanged }
+                    try? await Task.sleep(for: .milliseconds(10))
+                }
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let next = await group.next() {
+                if let outcome = next { return outcome }
+            }
+            return .failed
+        }
     }
 
     /// 503 `not_leader`, marked with ``ClusterForwarder/notLeaderHeader`` for the follower.

@@ -100,7 +100,7 @@ final class DispatchMetrics: Sendable {
     }
 
     /// Counts one pick or release forwarded to the leader (`voxbridge_cluster_forwards_total`):
-    /// `ok`, `unreachable` or `not_leader`.
+    /// `ok`, `unreachable`, `not_leader` or `leader_changed` (abandoned: another instance leads now).
     func recordForward(result: String) {
         clusterCounter("voxbridge_cluster_forwards_total", result: result).increment()
     }

@@ -283,9 +283,21 @@ struct ClusterLeaseTests {
 
         kill(frozen.pid, SIGSTOP)
         let stopped = ContinuousClock.now
+        // A pick through a follower now is forwarded to the frozen leader; the forward is
+        // abandoned once another instance leads, not after its own timeout.
+        let caught = survivors[0]
+        let inFlight = Task { () -> (HTTPAnswer?, Duration) in
+            let started = ContinuousClock.now
+            let answer = try? await send("POST", caught + "/v1/pick", timeout: 5)
+            return (answer, ContinuousClock.now - started)
+        }
         let takeover = await Self.settled(survivors, within: .seconds(3))
         let tookOver = ContinuousClock.now - stopped
         #expect(takeover != nil && takeover!.term > settled.term, "no new leader within 3 s")
+        let (caughtAnswer, caughtTook) = await inFlight.value
+        #expect(caughtAnswer?.status == 200 && caughtAnswer?.header("VoxBridge-Lease-Term") == takeover.map { String($0.term) },
+                "\(caughtAnswer.map { String(decoding: $0.body, as: UTF8.self) } ?? "no answer")")
+        #expect(caughtTook < tookOver + .milliseconds(500), "the pick caught by the freeze took \(caughtTook)")
         let pick = try await send("POST", survivors[0] + "/v1/pick")
         #expect(pick.status == 200)
         try await Task.sleep(until: stopped + .seconds(5))
@@ -300,7 +312,7 @@ struct ClusterLeaseTests {
         let view = try await send("GET", frozen.base + "/v1/cluster")
         #expect(view.json["role"] as? String == "follower")
         #expect(await Self.settled(bases, within: .seconds(2))?.term == takeover?.term)
-        print("SIGSTOP of the leader: another instance decided \(tookOver) later (term \(settled.term) -> \(takeover?.term ?? 0)); after SIGCONT its first pick was forwarded, answered in \(firstTook)")
+        print("SIGSTOP of the leader: another instance decided \(tookOver) later (term \(settled.term) -> \(takeover?.term ?? 0)); a pick caught by the freeze answered in \(caughtTook); after SIGCONT its first pick was forwarded, answered in \(firstTook)")
         instances.forEach { $0.stop() }
         await fake.stop()
         await database.drop()
