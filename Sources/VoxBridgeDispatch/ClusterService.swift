@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// interval, and the requests the HTTP server still drains are forwarded to that one: the
 /// lease loop keeps reading the lease until the application has stopped and `serve` cancels it.
 struct ClusterService: Service {
-    /// The coordinator whose loops this runs.
+    /// The coordinator to step down.
     let coordinator: ClusterCoordinator
 
     /// Waits for graceful shutdown, then steps down.

@@ -112,8 +112,10 @@ struct SlowClientTests {
     @Test("a fast-path pick every second keeps a connection open past the idle timeout")
     func picksKeepConnectionOpen() async throws {
         let fleetServer = try await FakeFleetServer(available: 9)
-        // Readings stay fresh for a minute, so every pick after the first is answered on the fast path.
-        let serve = try serve(["--idle-timeout-ms", "1500", "--request-timeout-ms", "1000", "--freshness-ms", "60000"],
+        // Readings stay fresh for a minute, so every pick after the first is answered on the fast
+        // path; a failed first probe would stay fresh as long, so it may take 3 s on a busy machine.
+        let serve = try serve(["--idle-timeout-ms", "1500", "--request-timeout-ms", "1000", "--freshness-ms", "60000",
+                               "--probe-timeout-ms", "3000"],
                               fleet: [fleetServer.url], name: "picks")
         defer { serve.stop() }
         let connection = try RawHTTPConnection(port: serve.port)
