@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import Synchronization
 import PostgresSettingsStore
 import SettingsStore
 
@@ -19,8 +20,13 @@ public final class PostgresLease: Sendable {
     public let identity: String
     /// The URL the other instances reach this one at.
     public let url: String
-    private let session: PostgresSession
-    private let memberSession: PostgresSession
+    /// The lease's and the membership's sessions; each replaced by a fresh one when a round
+    /// trip on it is abandoned (``bounded(_:_:)``).
+    private let sessions: Mutex<(lease: PostgresSession, members: PostgresSession)>
+    private let storeURL: PostgresStoreURL
+    private let bounds: PostgresStoreConfiguration
+    /// The most a round trip may take, connect included, before it is abandoned.
+    private let limit: Duration
     /// For creating the tables at start only: default bounds, which a busy server at start-up
     /// may need.
     private let setupSession: PostgresSession
@@ -37,8 +43,11 @@ public final class PostgresLease: Sendable {
         // authentication) may take longer on a busy server; bounding it by the same 200 ms would
         // make a reconnect under load fail again and again, so it gets five times that.
         let bounds = PostgresStoreConfiguration(connectTimeout: configuration.attemptTimeout * 5, statementTimeout: configuration.attemptTimeout)
-        session = try PostgresSession(url: storeURL, configuration: bounds, logger: logger)
-        memberSession = try PostgresSession(url: storeURL, configuration: bounds, logger: logger)
+        self.storeURL = storeURL
+        self.bounds = bounds
+        self.limit = configuration.attemptTimeout * 6
+        sessions = Mutex((try PostgresSession(url: storeURL, configuration: bounds, logger: logger),
+                          try PostgresSession(url: storeURL, configuration: bounds, logger: logger)))
         setupSession = try PostgresSession(url: storeURL, configuration: PostgresStoreConfiguration(), logger: logger)
     }
 
@@ -85,7 +94,7 @@ public final class PostgresLease: Sendable {
     public func takeOrRenew(ttl: Duration) async throws(SettingsStoreError) -> LeaseRow {
         let (identity, url, logger) = (identity, self.url, logger)
         let ttlMicroseconds = Self.microseconds(ttl)
-        return try await session.autocommit { connection in
+        return try await bounded(\.lease) { session in try await session.autocommit { connection in
             let rows = try await connection.query("""
                 WITH attempt AS (
                     INSERT INTO voxbridge_lease AS l (name, holder, holder_url, fencing, expires_at)
@@ -110,13 +119,13 @@ public final class PostgresLease: Sendable {
                 return LeaseRow(holder: holder, holderURL: holderURL, fencing: fencing, remaining: .microseconds(remaining))
             }
             throw SettingsStoreError.unavailable(store: "PostgreSQL", reason: "the lease row was not read back")
-        }
+        } }
     }
 
     /// Reads the lease without trying to take it (an instance that stepped down).
     public func read() async throws(SettingsStoreError) -> LeaseRow {
         let logger = logger
-        return try await session.autocommit { connection in
+        return try await bounded(\.lease) { session in try await session.autocommit { connection in
             let rows = try await connection.query("""
                 SELECT holder, holder_url, fencing,
                        (EXTRACT(EPOCH FROM (expires_at - clock_timestamp())) * 1000000)::bigint
@@ -126,19 +135,19 @@ public final class PostgresLease: Sendable {
                 return LeaseRow(holder: holder, holderURL: holderURL, fencing: fencing, remaining: .microseconds(remaining))
             }
             throw SettingsStoreError.unavailable(store: "PostgreSQL", reason: "no lease row yet")
-        }
+        } }
     }
 
     /// Ends this instance's term at once, so another instance takes over without waiting for
     /// it to lapse. Changes nothing when the lease has passed on meanwhile.
     public func release(fencing: Int64) async throws(SettingsStoreError) {
         let (identity, logger) = (identity, logger)
-        try await session.autocommit { connection in
+        try await bounded(\.lease) { session in try await session.autocommit { connection in
             _ = try await connection.query("""
                 UPDATE voxbridge_lease SET expires_at = clock_timestamp()
                 WHERE name = 'leader' AND holder = \(identity) AND fencing = \(fencing)
                 """, logger: logger)
-        }
+        } }
     }
 
     /// Writes this instance's membership row (with its role) and reads every member seen
@@ -146,7 +155,7 @@ public final class PostgresLease: Sendable {
     public func heartbeat(role: String, timeout: Duration) async throws(SettingsStoreError) -> [ClusterMember] {
         let (identity, url, logger) = (identity, self.url, logger)
         let timeoutMicroseconds = Self.microseconds(timeout)
-        return try await memberSession.autocommit { connection in
+        return try await bounded(\.members) { session in try await session.autocommit { connection in
             try await connection.query("""
                 INSERT INTO voxbridge_members (id, url, role, seen_at) VALUES (\(identity), \(url), \(role), clock_timestamp())
                 ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, role = EXCLUDED.role, seen_at = EXCLUDED.seen_at
@@ -164,22 +173,56 @@ public final class PostgresLease: Sendable {
                 members.append(ClusterMember(id: id, url: url, role: role, seenAgo: .microseconds(max(ago, 0))))
             }
             return members
-        }
+        } }
     }
 
     /// Removes this instance's membership row (a graceful stop), so the others stop sending to it.
     public func leave() async throws(SettingsStoreError) {
         let (identity, logger) = (identity, logger)
-        try await memberSession.autocommit { connection in
+        try await bounded(\.members) { session in try await session.autocommit { connection in
             _ = try await connection.query("DELETE FROM voxbridge_members WHERE id = \(identity)", logger: logger)
-        }
+        } }
     }
 
     /// Closes the lease's connections.
     public func close() async {
-        await session.close()
-        await memberSession.close()
+        let (lease, members) = sessions.withLock { $0 }
+        await lease.close()
+        await members.close()
         await setupSession.close()
+    }
+
+    /// Runs `body` on the session at `which`, and gives up on it after ``limit`` without waiting
+    /// for it to end: a round trip that outlives its own bounds (a connection the server never
+    /// answers, a close that does not fail the query under way) must not stall the lease loop,
+    /// which would then neither renew nor notice a new leader. The session it ran on is replaced
+    /// by a fresh one (the abandoned one still holds its lock) and closed in the background.
+    private func bounded<T: Sendable>(
+        _ which: WritableKeyPath<(lease: PostgresSession, members: PostgresSession), PostgresSession>,
+        _ body: @escaping @Sendable (PostgresSession) async throws -> T
+    ) async throws(SettingsStoreError) -> T {
+        let session = sessions.withLock { $0[keyPath: which] }
+        let race = Race<T>()
+        let outcome: Result<T, any Error>? = await withCheckedContinuation { continuation in
+            race.start(continuation: continuation, limit: limit) {
+                do { return .success(try await body(session)) } catch { return .failure(error) }
+            }
+        }
+        guard let outcome else {
+            let fresh = try? PostgresSession(url: storeURL, configuration: bounds, logger: logger)
+            if let fresh {
+                sessions.withLock { sessions in
+                    if sessions[keyPath: which] === session { sessions[keyPath: which] = fresh }
+                }
+            }
+            Task { await session.close() }
+            throw .unavailable(store: storeURL.description, reason: "no answer within \(limit)")
+        }
+        switch outcome {
+        case .success(let value): return value
+        case .failure(let error as SettingsStoreError): throw error
+        case .failure(let error): throw .unavailable(store: storeURL.description, reason: "\(error)")
+        }
     }
 
     /// The advisory lock key of the cluster tables' creation ("VoxBridge lease", as a number).
@@ -188,5 +231,38 @@ public final class PostgresLease: Sendable {
     private static func microseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
         return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+    }
+}
+
+/// The first of a piece of work and a deadline: resumes its continuation once, with the work's
+/// result or `nil` when the deadline came first (the work then goes on, cancelled, unawaited).
+private final class Race<T: Sendable>: Sendable {
+    private let finished = Atomic<Bool>(false)
+    private let timer = Mutex<Task<Void, Never>?>(nil)
+
+    func start(
+        continuation: CheckedContinuation<Result<T, any Error>?, Never>, limit: Duration,
+        _ work: @escaping @Sendable () async -> Result<T, any Error>
+    ) {
+        let worker = Task {
+            let result = await work()
+            if self.claim() {
+                self.timer.withLock { $0?.cancel() }
+                continuation.resume(returning: result)
+            }
+        }
+        let deadline = Task {
+            try? await Task.sleep(for: limit)
+            if !Task.isCancelled, self.claim() {
+                worker.cancel()
+                continuation.resume(returning: nil)
+            }
+        }
+        timer.withLock { $0 = deadline }
+        if finished.load(ordering: .acquiring) { deadline.cancel() }
+    }
+
+    private func claim() -> Bool {
+        !finished.exchange(true, ordering: .acquiringAndReleasing)
     }
 }

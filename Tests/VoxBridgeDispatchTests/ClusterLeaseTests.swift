@@ -349,6 +349,11 @@ struct ClusterLeaseTests {
         let restarted = ContinuousClock.now
         let after = await Self.settled(bases, within: .seconds(5))
         let oneDecider = ContinuousClock.now - restarted
+        if after == nil {
+            for view in await Self.clusterViews(bases) {
+                print("no single decider after the restart; an instance says: \(view.map { String(describing: $0) } ?? "nothing")")
+            }
+        }
         try await Task.sleep(for: .milliseconds(300))
         stop.set()
         let (answered, failed, firstFailure) = await load.value
