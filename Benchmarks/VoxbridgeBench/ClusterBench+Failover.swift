@@ -26,50 +26,31 @@ extension ClusterBench {
     /// kill -9 of the leader under 200 dialouts/s, then SIGSTOP of the next leader for 5 s.
     func failover() async throws -> String {
         let simArguments = ["--servers", "4", "--workers", "250", "--call-ms", "uniform:1000-3000"]
-        return try await withSimForFailover(simArguments)
-    }
-
-    private func withSimForFailover(_ simArguments: [String]) async throws -> String {
-        let (sim, _) = try await ChildProcess.start(
-            name: "voxcore-sim", executable: binaries.sim, arguments: simArguments, readyMarker: "voxcore-sim ready")
-        var instances = try await startInstancesForFailover()
-        let urls = instances.map(\.url)
-        let clients = urls.indices.map { index in
-            DispatchClient(configuration: .init(
-                instances: [urls[index], urls[(index + 1) % urls.count]], requestTimeout: .seconds(1),
-                connectTimeout: .milliseconds(250), maxConnectionsPerInstance: 128))
-        }
-        do {
-            let report = try await runFailover(sim: sim, instances: &instances, clients: clients)
-            for client in clients { try? await client.shutdown() }
-            for instance in instances { await instance.child.stop() }
-            await sim.stop()
-            return report
-        } catch {
-            for client in clients { try? await client.shutdown() }
-            for instance in instances { await instance.child.stop() }
-            await sim.stop()
-            throw error
-        }
-    }
-
-    private func startInstancesForFailover() async throws -> [ClusterInstance] {
-        var started: [ClusterInstance] = []
-        for _ in 0..<3 {
+        return try await withSim(simArguments) { servers, _ in
+            var instances = try await startInstances(clustered: true)
+            let urls = instances.map(\.url)
+            let clients = urls.indices.map { index in
+                DispatchClient(configuration: .init(
+                    instances: [urls[index], urls[(index + 1) % urls.count]], requestTimeout: .seconds(1),
+                    connectTimeout: .milliseconds(250), maxConnectionsPerInstance: 128))
+            }
             do {
-                started.append(try await ClusterInstance.start(executable: binaries.dispatcher, store: store, database: ""))
+                let report = try await runFailover(servers: servers, instances: &instances, clients: clients)
+                for client in clients { try? await client.shutdown() }
+                await stop(instances)
+                return report
             } catch {
-                for instance in started { await instance.child.stop() }
+                for client in clients { try? await client.shutdown() }
+                await stop(instances)
                 throw error
             }
         }
-        return started
     }
 
-    private func runFailover(sim: ChildProcess, instances: inout [ClusterInstance], clients: [DispatchClient]) async throws -> String {
+    private func runFailover(servers: [String], instances: inout [ClusterInstance], clients: [DispatchClient]) async throws -> String {
         let urls = instances.map(\.url)
         let first = try await settled(urls)
-        try await setFleet(sim.simServerURLs, writers: [urls[0]], instances: urls)
+        try await setFleet(servers, writers: [urls[0]], instances: urls)
         let stats = SideStats()
         let log = LockedBox<[FailoverDialout]>([])
         let rate = 200.0

@@ -39,7 +39,7 @@ struct ClusterBench: Sendable {
     // MARK: - Set-up
 
     /// Runs `body` with a started sim, its server URLs and its control; stops it afterwards.
-    private func withSim<T>(_ arguments: [String], _ body: ([String], SimControl) async throws -> T) async throws -> T {
+    func withSim<T>(_ arguments: [String], _ body: ([String], SimControl) async throws -> T) async throws -> T {
         let (sim, _) = try await ChildProcess.start(
             name: "voxcore-sim", executable: binaries.sim, arguments: arguments, readyMarker: "voxcore-sim ready")
         do {
@@ -56,7 +56,7 @@ struct ClusterBench: Sendable {
     }
 
     /// Three instances: a cluster on the store, or three independent ones (each its own file).
-    private func startInstances(clustered: Bool, count: Int = 3) async throws -> [ClusterInstance] {
+    func startInstances(clustered: Bool, count: Int = 3) async throws -> [ClusterInstance] {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("voxbridge-cluster-bench-\(getpid())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var started: [ClusterInstance] = []
@@ -73,7 +73,7 @@ struct ClusterBench: Sendable {
         return started
     }
 
-    private func stop(_ instances: [ClusterInstance]) async {
+    func stop(_ instances: [ClusterInstance]) async {
         for instance in instances { await instance.child.stop() }
     }
 

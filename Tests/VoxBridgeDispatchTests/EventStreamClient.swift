@@ -27,7 +27,7 @@ final class EventStreamClient {
 
     /// Connects, sends the request and reads the head; every read gives up after `timeoutSeconds`.
     init(port: Int, token: String? = nil, method: String = "GET", timeoutSeconds: Int = 5) throws {
-        let socketDescriptor = try Self.connect(port: port, timeoutSeconds: timeoutSeconds)
+        let socketDescriptor = try RawHTTPConnection.connectedSocket(port: port, timeoutSeconds: timeoutSeconds)
         descriptor = socketDescriptor
         let authorization = token.map { "Authorization: Bearer \($0)\r\n" } ?? ""
         let request = Array("\(method) /v1/fleet/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\(authorization)\r\n".utf8)
@@ -58,30 +58,6 @@ final class EventStreamClient {
     }
 
     deinit { close(descriptor) }
-
-    /// A connected socket to 127.0.0.1:`port` whose reads give up after `timeoutSeconds`.
-    private static func connect(port: Int, timeoutSeconds: Int) throws -> Int32 {
-        #if canImport(Glibc)
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard descriptor >= 0 else { throw RawHTTPError.socket }
-        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            close(descriptor)
-            throw RawHTTPError.connect
-        }
-        return descriptor
-    }
 
     /// Closes the connection now (a page that went away).
     func disconnect() { shutdown(descriptor, Int32(SHUT_RDWR)) }

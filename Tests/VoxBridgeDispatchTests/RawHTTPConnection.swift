@@ -23,10 +23,16 @@ final class RawHTTPConnection {
 
     /// Connects to 127.0.0.1:`port`; every read gives up after `timeoutSeconds`.
     init(port: Int, timeoutSeconds: Int = 5) throws {
+        descriptor = try Self.connectedSocket(port: port, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// A connected socket to 127.0.0.1:`port` whose reads give up after `timeoutSeconds` (also
+    /// ``EventStreamClient``'s).
+    static func connectedSocket(port: Int, timeoutSeconds: Int) throws -> Int32 {
         #if canImport(Glibc)
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-        descriptor = socket(AF_INET, SOCK_STREAM, 0)
+        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard descriptor >= 0 else { throw RawHTTPError.socket }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
@@ -46,6 +52,7 @@ final class RawHTTPConnection {
             #endif
             throw RawHTTPError.connect
         }
+        return descriptor
     }
 
     private var isClosed = false
