@@ -85,16 +85,10 @@ public final class PostgresSettingsStore: FleetSettingsStore {
         let logger = logger
         return try await session.transaction { connection in
             let current = try await FleetRows.current(connection, lock: true, logger: logger)
-            let list: FleetList?
-            do {
-                list = try current.list.adding(entry)
-            } catch {
-                // Only FleetList.adding's "list full" is caught here: a storage failure below
-                // must roll the transaction back.
-                return .listFull(current)
+            switch current.addition(of: entry) {
+            case .unchanged(let result): return result
+            case .store(let list): return .added(try await FleetRows.store(list, after: current, actor: actor, connection, logger: logger))
             }
-            guard let list else { return .alreadyListed(current) }
-            return .added(try await FleetRows.store(list, after: current, actor: actor, connection, logger: logger))
         }
     }
 

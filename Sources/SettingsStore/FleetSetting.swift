@@ -55,3 +55,25 @@ public enum FleetAddResult: Sendable, Equatable {
     /// The list already holds ``FleetList/maximumCount`` entries; nothing changed.
     case listFull(FleetSetting)
 }
+
+/// What adding an entry to a stored list comes to, decided the same way by every store
+/// (``FleetSetting/addition(of:)``); only the storing is the store's own.
+public enum FleetAddition: Sendable, Equatable {
+    /// Store this list (the entry appended).
+    case store(FleetList)
+    /// Nothing to store: the answer as it is (already listed, or the list full).
+    case unchanged(FleetAddResult)
+}
+
+extension FleetSetting {
+    /// Adding `entry` to this setting: the list to store, or the answer when nothing changes.
+    /// No error: a full list is an answer (`listFull`), and storage errors belong to the store.
+    public func addition(of entry: FleetEntry) -> FleetAddition {
+        do {
+            guard let list = try self.list.adding(entry) else { return .unchanged(.alreadyListed(self)) }
+            return .store(list)
+        } catch {
+            return .unchanged(.listFull(self))
+        }
+    }
+}

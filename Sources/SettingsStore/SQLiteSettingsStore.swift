@@ -198,16 +198,10 @@ public final class SQLiteSettingsStore: FleetSettingsStore {
     func addFleetEntryNow(_ entry: FleetEntry, actor: SettingsActor) throws(SettingsStoreError) -> FleetAddResult {
         try write { connection throws(SettingsStoreError) in
             let current = try Self.readFleet(connection)
-            let list: FleetList?
-            do {
-                list = try current.list.adding(entry)
-            } catch {
-                // FleetList.adding throws only when the list is at its maximum length. Only its
-                // error is caught here: a storage failure below must roll the transaction back.
-                return .listFull(current)
+            switch current.addition(of: entry) {
+            case .unchanged(let result): return result
+            case .store(let list): return .added(try Self.store(list, after: current, actor: actor, in: connection))
             }
-            guard let list else { return .alreadyListed(current) }
-            return .added(try Self.store(list, after: current, actor: actor, in: connection))
         }
     }
 
