@@ -5,7 +5,8 @@ import Foundation
 enum Report {
     static let headers = [
         "picker", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "picks/s", "dialouts", "placed", "429", "5xx",
-        "no cap", "errors", "not done", "health req/s", "no wait %", "dispatcher CPU s", "RSS start→end (peak) MiB",
+        "no cap", "errors", "not done", "health req/s", "no wait %", "start lag p50/p99 ms", "dispatcher CPU s",
+        "RSS start→end (peak) MiB",
     ]
 
     static func row(_ side: SideResult) -> [String] {
@@ -22,6 +23,7 @@ enum Report {
             String(side.noCapacity), String(side.errors), String(side.unfinished),
             String(format: "%.0f", side.healthRequestsPerSecond),
             side.answeredWithoutWaitingShare.map { String(format: "%.2f", $0 * 100) } ?? "—",
+            "\(fixed(side.startLag.p50Ms))/\(fixed(side.startLag.p99Ms))",
             side.dispatcherCPUSeconds.map { String(format: "%.2f", $0) } ?? "—", rss,
         ]
     }
@@ -86,7 +88,9 @@ enum Report {
             ran; "no wait %" the share of the dispatcher's picked picks answered at once in its HTTP
             pipeline, without waiting for a probe (`voxbridge_picks_answered_in_pipeline_total` over
             `voxbridge_picks_total{outcome="picked"}`, from its `/metrics` before and after the run);
-            dispatcher CPU seconds and RSS (`/proc/PID/stat`, `VmRSS`, `VmHWM`) cover the measured
+            "start lag" how late the bench itself started the dialouts against their intended times
+            (its timer and its threads' turn on the shared cores: part of every latency column, and
+            the same for both pickers); dispatcher CPU seconds and RSS (`/proc/PID/stat`, `VmRSS`, `VmHWM`) cover the measured
             run only.
 
             Measured \(machine).

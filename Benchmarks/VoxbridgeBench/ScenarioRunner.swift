@@ -183,6 +183,7 @@ struct ScenarioRunner {
                 try? await Task.sleep(for: Self.afterReset)
             },
             dialout: { intended in
+                stats.add { $0.startLag.record(ContinuousClock.now - intended) }
                 await picker.dialout(http: http, stats: stats, intendedStart: intended)
             })
         printer.cancel()
@@ -196,7 +197,7 @@ struct ScenarioRunner {
         let seconds = elapsed.seconds
         let healthRequests = Double(healthAfter - healthBefore)
         var result = SideResult(
-            picker: side, recorder: counts.picks, measuredSeconds: seconds,
+            picker: side, recorder: counts.picks, startLag: counts.startLag.summary, measuredSeconds: seconds,
             dialoutsAttempted: counts.dialoutsAttempted, dialoutsPlaced: counts.dialoutsPlaced,
             rejected429: counts.rejected429, failedAttempts: counts.failedAttempts, noCapacity: counts.noCapacity, errors: counts.errors,
             gaveUp: counts.gaveUp,

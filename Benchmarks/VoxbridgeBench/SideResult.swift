@@ -4,6 +4,9 @@ import LoadKit
 struct SideResult: Sendable {
     var picker: String
     var recorder: LatencyRecorder
+    /// How late the bench started the dialouts against their intended times (included in the
+    /// pick latencies): the load generator's share of them.
+    var startLag: LatencySummary
     var measuredSeconds: Double
     var dialoutsAttempted: Int
     var dialoutsPlaced: Int
@@ -47,6 +50,7 @@ struct SideResult: Sendable {
             "health_requests_per_pick": round3(healthRequestsPerPick),
             "bench_cpu_s": round3(benchCPUSeconds), "measured_s": round3(measuredSeconds),
             "warm_up_s": round3(warmUpSeconds),
+            "start_lag_p50_ms": round3(startLag.p50Ms), "start_lag_p99_ms": round3(startLag.p99Ms),
         ]
         if let dispatcherCPUSeconds { object["dispatcher_cpu_s"] = round3(dispatcherCPUSeconds) }
         if let dispatcherRSSStartMiB { object["dispatcher_rss_start_mb"] = round3(dispatcherRSSStartMiB) }

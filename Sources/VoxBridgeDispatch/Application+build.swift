@@ -31,7 +31,7 @@ func buildApplication(
     let coordinator = FleetCoordinator(
         configuration: configuration.pickerConfiguration,
         prober: HealthProberAdapter(prober: prober, metrics: metrics),
-        clock: ContinuousClock(),
+        clock: EventLoopClock(),
         observer: { event in
             // One line per state change; nothing per pick or per good probe at the default level.
             if case .stateChanged(let server, let from, let to, let reason) = event {
@@ -90,7 +90,7 @@ func buildApplication(
 func buildRouter(
     store: any FleetSettingsStore,
     feed: any FleetChangeFeed,
-    coordinator: FleetCoordinator<ContinuousClock>,
+    coordinator: FleetCoordinator<EventLoopClock>,
     follower: FleetListFollower,
     metrics: DispatchMetrics,
     access: AccessControl,

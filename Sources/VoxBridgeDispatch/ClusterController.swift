@@ -8,7 +8,7 @@ struct ClusterController: Sendable {
     /// The cluster's parts; `nil` outside a cluster (role `single`).
     let cluster: ClusterParts?
     /// The fleet the batches' reservations and releases are applied to.
-    let coordinator: FleetCoordinator<ContinuousClock>
+    let coordinator: FleetCoordinator<EventLoopClock>
     /// Counts the reservations adopted.
     let metrics: DispatchMetrics
     /// Both routes need the pick token (or the admin token).

@@ -44,7 +44,7 @@ struct ClusterParts: Sendable {
     /// After a pick decided under `fencing` (the route's or the fast path's): whether it may be
     /// answered. When the lease ended while deciding, the reservation is undone and the caller
     /// routes the request again; otherwise a reservation made is queued for the other members.
-    func commit(_ outcome: PickOutcome, fencing: Int64?, on fleet: FleetCoordinator<ContinuousClock>) -> Bool {
+    func commit(_ outcome: PickOutcome, fencing: Int64?, on fleet: FleetCoordinator<EventLoopClock>) -> Bool {
         guard coordinator.confirm(fencing: fencing) else {
             if case .picked(let pick) = outcome { _ = fleet.release(reservationID: pick.reservationID) }
             return false

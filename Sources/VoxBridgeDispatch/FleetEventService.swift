@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// shutdown it ends them all.
 struct FleetEventService: Service {
     let hub: FleetEventHub
-    let coordinator: FleetCoordinator<ContinuousClock>
+    let coordinator: FleetCoordinator<EventLoopClock>
     let follower: FleetListFollower
     let metrics: DispatchMetrics
     let configuration: FleetEventConfiguration

@@ -12,12 +12,12 @@ import Synchronization
 /// disk error), picks go on with the list already loaded.
 final class FleetListFollower: Sendable {
     private let feed: any FleetChangeFeed
-    private let coordinator: FleetCoordinator<ContinuousClock>
+    private let coordinator: FleetCoordinator<EventLoopClock>
     private let logger: Logger
     /// The version of the list in use; `nil` before the first one is applied.
     private let version = Mutex<Int?>(nil)
 
-    init(feed: any FleetChangeFeed, coordinator: FleetCoordinator<ContinuousClock>, logger: Logger) {
+    init(feed: any FleetChangeFeed, coordinator: FleetCoordinator<EventLoopClock>, logger: Logger) {
         self.feed = feed
         self.coordinator = coordinator
         self.logger = logger

@@ -4,7 +4,7 @@ import Hummingbird
 
 /// `GET /v1/fleet` and `GET /metrics`: what operators watch.
 struct FleetStatusController: Sendable {
-    let coordinator: FleetCoordinator<ContinuousClock>
+    let coordinator: FleetCoordinator<EventLoopClock>
     let follower: FleetListFollower
     let metrics: DispatchMetrics
     let access: AccessControl

@@ -13,7 +13,7 @@ import SettingsStore
 /// In a cluster (`cluster` set), a pick or release is decided here only while this instance
 /// leads or decides alone; otherwise it is forwarded to the leader (``ClusterPath``).
 struct PickController: Sendable {
-    let coordinator: FleetCoordinator<ContinuousClock>
+    let coordinator: FleetCoordinator<EventLoopClock>
     let follower: FleetListFollower
     let metrics: DispatchMetrics
     let access: AccessControl

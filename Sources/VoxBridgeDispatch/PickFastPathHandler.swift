@@ -42,7 +42,7 @@ final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// What answering a pick needs; one value shared by every connection's handler.
     struct Dependencies: Sendable {
-        var coordinator: FleetCoordinator<ContinuousClock>
+        var coordinator: FleetCoordinator<EventLoopClock>
         var follower: FleetListFollower
         var metrics: DispatchMetrics
         var access: AccessControl

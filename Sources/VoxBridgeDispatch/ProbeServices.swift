@@ -5,7 +5,7 @@ import ServiceLifecycle
 
 /// Runs the coordinator's background probes of down servers until graceful shutdown.
 struct BackgroundProbeService: Service {
-    let coordinator: FleetCoordinator<ContinuousClock>
+    let coordinator: FleetCoordinator<EventLoopClock>
 
     func run() async throws {
         await cancelWhenGracefulShutdown {

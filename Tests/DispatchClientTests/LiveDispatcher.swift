@@ -35,7 +35,11 @@ struct LiveDispatcher: Sendable {
             }
             let serve = try await ChildProcess(
                 "voxbridge-dispatch",
-                ["serve", "--host", "127.0.0.1", "--port", "0", "--db", folder.appendingPathComponent("dispatch.sqlite").path],
+                // Reservations settle after 5 s instead of 1 s: a test that picks and then releases
+                // must find its reservation alive when 2 busy cores delay the release (one such
+                // release came 1 s late and was refused `unknown_reservation`).
+                ["serve", "--host", "127.0.0.1", "--port", "0", "--db", folder.appendingPathComponent("dispatch.sqlite").path,
+                 "--reservation-settle-ms", "5000"],
                 environment: ["VOXBRIDGE_ADMIN_TOKEN": adminToken, "VOXBRIDGE_PICK_TOKEN": pickToken],
                 marker: "listening on http://", log: folder.appendingPathComponent("serve.log").path)
             dispatcher = serve

@@ -49,7 +49,7 @@ struct PickFastPathHandlerTests {
     struct Fixture {
         let folder = TemporaryFolder()
         let prober = ReadyProber(["http://127.0.0.1:9001": 5, "http://127.0.0.1:9002": 9])
-        let coordinator: FleetCoordinator<ContinuousClock>
+        let coordinator: FleetCoordinator<EventLoopClock>
         let channel: EmbeddedChannel
         let recorder = UserEventRecorder()
 
@@ -61,7 +61,7 @@ struct PickFastPathHandlerTests {
         init(pickToken: String? = nil, freshness: Duration = .seconds(60), warm: Bool = true) async throws {
             let store = try SQLiteSettingsStore(path: folder.file("settings.sqlite"))
             try store.replaceFleetNow(with: FleetList(validating: PickFastPathHandlerTests.fleet), expectedVersion: nil, actor: .api)
-            coordinator = FleetCoordinator(configuration: .init(freshness: freshness), prober: prober, clock: ContinuousClock())
+            coordinator = FleetCoordinator(configuration: .init(freshness: freshness), prober: prober, clock: EventLoopClock())
             var logger = Logger(label: "test")
             logger.logLevel = .critical
             let follower = FleetListFollower(feed: SQLiteChangeFeed(store: store), coordinator: coordinator, logger: logger)
