@@ -4,7 +4,8 @@
 # with no HTTP client library in front (Benchmarks/Floor/*.c). Each at one exchange a
 # millisecond (threads warm) and one every 100 ms (the machine idle in between, as at 10
 # dialouts/s). Compare with the bench's picks through DispatchClient (docs/BENCHMARKS.md,
-# "Where a pick's time goes"). Loopback only; what it starts is stopped by PID on exit.
+# "Where a pick's time goes"). First, with perf installed, what the idle dispatcher's refresh
+# schedule costs in CPU and context switches. Loopback only; what it starts is stopped by PID.
 #
 #   Benchmarks/latency-floor.sh [DISPATCH_BINARY [SIM_BINARY]]
 #
@@ -49,6 +50,14 @@ FLEET=$(for i in $(seq 0 7); do printf '"http://127.0.0.1:%d",' $((BASE_PORT + i
 curl -sf -X PUT "http://127.0.0.1:$PORT/v1/settings/voxcore_fleet" -d "{\"voxcore_fleet\": [${FLEET%,}]}" > /dev/null
 curl -sf -X POST "http://127.0.0.1:$PORT/v1/pick" > /dev/null   # first probes
 sleep 1
+DISPATCH_PID=${PIDS[1]}
+# What the refresh schedule alone costs: the dispatcher idle for 10 s with its 8 servers (perf
+# stat's software counters; skipped where perf is missing).
+IDLE=""
+if command -v perf >/dev/null; then
+  IDLE=$(perf stat -x, -e task-clock,context-switches -p "$DISPATCH_PID" -- sleep 10 2>&1 >/dev/null \
+    | awk -F, '$3 == "task-clock" { cpu = $1 } $3 == "context-switches" { cs = $1 } END { printf "%.0f ms CPU, %d context switches", cpu, cs }')
+fi
 
 echo "### Latency floor ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
@@ -56,3 +65,7 @@ echo "| what | one a millisecond | one every 100 ms |"
 echo "| --- | --- | --- |"
 echo "| two C processes, 1 byte each way (\`Floor/pingpong.c\`) | $("$WORK/pingpong" 1000 2000 | sed 's/.*: //') | $("$WORK/pingpong" 100000 200 | sed 's/.*: //') |"
 echo "| POST /v1/pick from a plain socket (\`Floor/rawpick.c\`) | $("$WORK/rawpick" "$PORT" 1000 2000 | sed 's/.*: //') | $("$WORK/rawpick" "$PORT" 100000 200 | sed 's/.*: //') |"
+if [ -n "$IDLE" ]; then
+  echo
+  echo "The dispatcher idle for 10 s with 8 servers (perf stat, before the picks): $IDLE."
+fi
