@@ -14,23 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_us(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
-}
-
-static int by_value(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void sleep_until(double due) {
-    for (double wait = due - now_us(); wait > 0; wait = due - now_us()) {
-        struct timespec t = {(time_t)(wait / 1e6), (long)((wait - (time_t)(wait / 1e6) * 1e6) * 1000)};
-        nanosleep(&t, NULL);
-    }
-}
+#include "timing.h"
 
 // Reads one HTTP answer whole; returns its status code, or -1.
 static int read_answer(int socket_fd, char *buffer, size_t size) {
