@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -26,6 +27,7 @@ int main(int argc, char **argv) {
     if (bind(listener, (struct sockaddr *)&address, sizeof address) || listen(listener, 1)
         || getsockname(listener, (struct sockaddr *)&address, &length)) { perror("listen"); return 1; }
     pid_t echo = fork();
+    if (echo < 0) { perror("fork"); return 1; }
     if (echo == 0) {  // the echoing process: waits in epoll like an event loop, answers each byte
         int peer = accept(listener, NULL, NULL), poller = epoll_create1(0);
         setsockopt(peer, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -40,7 +42,11 @@ int main(int argc, char **argv) {
         }
     }
     int client = socket(AF_INET, SOCK_STREAM, 0), poller = epoll_create1(0);
-    if (connect(client, (struct sockaddr *)&address, sizeof address)) { perror("connect"); return 1; }
+    if (connect(client, (struct sockaddr *)&address, sizeof address)) {
+        perror("connect");
+        kill(echo, SIGTERM);
+        return 1;
+    }
     setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct epoll_event event = {.events = EPOLLIN, .data.fd = client};
     epoll_ctl(poller, EPOLL_CTL_ADD, client, &event);
@@ -51,6 +57,7 @@ int main(int argc, char **argv) {
         double sent = now_us();
         if (write(client, &byte, 1) != 1 || epoll_wait(poller, &event, 1, 5000) != 1 || read(client, &byte, 1) != 1) {
             fprintf(stderr, "error: no echo within 5 s\n");
+            kill(echo, SIGTERM);
             return 1;
         }
         round_trip[i] = now_us() - sent;

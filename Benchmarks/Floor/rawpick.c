@@ -20,6 +20,7 @@
 static int read_answer(int socket_fd, char *buffer, size_t size) {
     size_t have = 0;
     char *end = NULL;
+    buffer[0] = 0;
     while (!(end = strstr(buffer, "\r\n\r\n"))) {
         if (have + 1 >= size) return -1;
         ssize_t got = read(socket_fd, buffer + have, size - 1 - have);
@@ -47,8 +48,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     char request[512];
-    snprintf(request, sizeof request, "POST /v1/pick HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%sContent-Length: 0\r\n\r\n",
+    int length = snprintf(request, sizeof request, "POST /v1/pick HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%sContent-Length: 0\r\n\r\n",
              argc == 5 ? "Authorization: Bearer " : "", argc == 5 ? argv[4] : "", argc == 5 ? "\r\n" : "");
+    if (length < 0 || (size_t)length >= sizeof request) { fprintf(stderr, "error: the token is too long\n"); return 2; }
     struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int client = socket(AF_INET, SOCK_STREAM, 0);
     if (connect(client, (struct sockaddr *)&address, sizeof address)) { perror("connect"); return 1; }
@@ -60,7 +62,6 @@ int main(int argc, char **argv) {
     for (int i = 0; i < count; i++) {
         sleep_until(start + (double)(i + 1) * gap);
         double sent = now_us();
-        answer[0] = 0;
         if (write(client, request, strlen(request)) != (ssize_t)strlen(request)) { perror("write"); return 1; }
         int status = read_answer(client, answer, sizeof answer);
         latency[i] = now_us() - sent;

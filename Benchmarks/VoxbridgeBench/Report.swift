@@ -88,9 +88,10 @@ enum Report {
             ran; "no wait %" the share of the dispatcher's picked picks answered at once in its HTTP
             pipeline, without waiting for a probe (`voxbridge_picks_answered_in_pipeline_total` over
             `voxbridge_picks_total{outcome="picked"}`, from its `/metrics` before and after the run);
-            "start lag" how late the bench itself started the dialouts against their intended times
-            (its timer and its threads' turn on the shared cores: part of every latency column, and
-            the same for both pickers); dispatcher CPU seconds and RSS (`/proc/PID/stat`, `VmRSS`, `VmHWM`) cover the measured
+            "start lag" how late the bench itself started the dialouts against their intended times:
+            its timer, its threads' turn on the shared cores and, in an open loop, the wait for a free
+            slot while \(LoadDriver.maxInFlight) dialouts are in flight (as when the naive picker falls behind in
+            `steady`); part of every latency column, 0 in a closed loop; dispatcher CPU seconds and RSS (`/proc/PID/stat`, `VmRSS`, `VmHWM`) cover the measured
             run only.
 
             Measured \(machine).
@@ -147,7 +148,7 @@ enum Report {
             case "steady" where naive.picksPerSecond < ours.picksPerSecond * 0.9:
                 lines.append(
                     "`steady`: the naive picker needs \(result.scenario.servers) probes per dialout; run inside the bench on the same "
-                        + "2 cores as the sim and the dispatcher it fell behind at \(Int(naive.picksPerSecond)) picks/s, and since "
+                        + "2 cores as the sim and the dispatcher it fell behind at \(Int(naive.picksPerSecond.rounded())) picks/s, and since "
                         + "latency counts from each arrival's intended time its backlog shows in every percentile. The dispatcher "
                         + "kept the fleet's health load at \(Int(ours.healthRequestsPerSecond.rounded())) requests/s (documented for "
                         + "8 servers at freshness 250 ms: 8 × 1000 / 150 = 53/s, the same idle or busy).")
