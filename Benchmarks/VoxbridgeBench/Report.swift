@@ -90,9 +90,9 @@ enum Report {
             `voxbridge_picks_total{outcome="picked"}`, from its `/metrics` before and after the run);
             "start lag" how late the bench itself started the dialouts against their intended times:
             its timer, its threads' turn on the shared cores and, in an open loop, the wait for a free
-            slot while \(LoadDriver.maxInFlight) dialouts are in flight (as when the naive picker falls behind in
-            `steady`); part of every latency column, 0 in a closed loop; dispatcher CPU seconds and RSS (`/proc/PID/stat`, `VmRSS`, `VmHWM`) cover the measured
-            run only.
+            slot while \(LoadDriver.maxInFlight) dialouts are in flight (as when the naive picker falls
+            behind in `steady`); part of every latency column, 0 in a closed loop; dispatcher CPU
+            seconds and RSS (`/proc/PID/stat`, `VmRSS`, `VmHWM`) cover the measured run only.
 
             Measured \(machine).
             Total time of the run: \(Int(totalSeconds.rounded())) s. Command: `\(command)`.

@@ -5,7 +5,7 @@ struct SideResult: Sendable {
     var picker: String
     var recorder: LatencyRecorder
     /// How late the bench started the dialouts against their intended times (included in the
-    /// pick latencies): the load generator's share of them.
+    /// pick latencies): the load generator's share of them, its back-pressure wait included.
     var startLag: LatencySummary
     var measuredSeconds: Double
     var dialoutsAttempted: Int

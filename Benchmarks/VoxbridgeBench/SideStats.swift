@@ -5,8 +5,9 @@ import Synchronization
 final class SideStats: Sendable {
     struct Counts: Sendable {
         var picks = LatencyRecorder()
-        /// How late the bench started each dialout against its intended time: its own timer and
-        /// scheduling on the shared cores, which the pick latencies include.
+        /// How late the bench started each dialout against its intended time (its timer, its turn
+        /// on the shared cores, an open loop's wait for a free slot), which the pick latencies
+        /// include.
         var startLag = LatencyRecorder()
         var dialoutsAttempted = 0
         var dialoutsPlaced = 0
