@@ -11,9 +11,10 @@ import Synchronization
 /// PostgreSQL is away still see each other's calls.
 ///
 /// Best effort by design: a batch goes to every member seen within the member timeout, each
-/// member from its own outbox, each send bounded by a short timeout and not retried. A reservation that does not arrive costs what a
-/// lost reservation always costs (the server's next report counts the call anyway, within the
-/// settle time); one that arrives late is held a little longer than needed, never shorter.
+/// member from its own outbox, each send bounded by a short timeout and not retried. A
+/// reservation that does not arrive costs what a lost reservation always costs (the server's
+/// next report counts the call anyway, within the settle time); one that arrives late is held a
+/// little longer than needed, never shorter.
 final class ReservationReplicator: Service, Sendable {
     /// One change to send.
     enum Change: Sendable {

@@ -73,6 +73,43 @@ struct ClusterLeaseTests {
         }
     }
 
+    /// Three instances on a fresh database, settled under one leader, with one fake fleet server
+    /// of ample capacity up on each: where the failover tests start.
+    struct SettledCluster {
+        /// The instances, in start order.
+        let instances: [ServeProcess]
+        /// Their base URLs, in the same order.
+        let bases: [String]
+        /// The leader's index and its lease term.
+        let settled: (leader: Int, term: Int)
+        /// The base URLs of every instance but the leader.
+        var survivors: [String] { bases.indices.filter { $0 != settled.leader }.map { bases[$0] } }
+    }
+
+    /// Runs `body` on a ``SettledCluster`` named `name` (its logs' prefix), then stops the
+    /// instances and the fake and drops the database, on every path: a failed `#require` must
+    /// not leave instances running into the next test.
+    func withSettledCluster(name: String, _ body: (SettledCluster) async throws -> Void) async throws {
+        let database = try await PostgresTestServer.makeDatabase()
+        let fake = try await FakeFleetServer(available: 100_000, workers: 100_000)
+        var instances: [ServeProcess] = []
+        do {
+            instances = try await Self.startCluster(store: database.url, folder: folder, name: name)
+            let bases = instances.map(\.base)
+            let settled = try #require(await Self.settled(bases, within: .seconds(10)))
+            try await Self.setFleet([fake.url], on: bases)
+            try await body(SettledCluster(instances: instances, bases: bases, settled: settled))
+        } catch {
+            instances.forEach { $0.stop() }
+            await fake.stop()
+            await database.drop()
+            throw error
+        }
+        instances.forEach { $0.stop() }
+        await fake.stop()
+        await database.drop()
+    }
+
     @Test("herd across the cluster: 64 simultaneous picks over three instances on servers with 10, 20, 16 and 18 free: each server gets exactly its free workers, all under one lease term")
     func herd() async throws {
         let database = try await PostgresTestServer.makeDatabase()
@@ -190,132 +227,111 @@ struct ClusterLeaseTests {
 
     @Test("kill -9 of the leader: picks through the others are answered within 1 s, under a higher lease term")
     func leaderKilled() async throws {
-        let database = try await PostgresTestServer.makeDatabase()
-        let fake = try await FakeFleetServer(available: 100_000, workers: 100_000)
-        let instances = try await Self.startCluster(store: database.url, folder: folder, name: "kill")
-        let bases = instances.map(\.base)
-        let settled = try #require(await Self.settled(bases, within: .seconds(10)))
-        try await Self.setFleet([fake.url], on: bases)
-        let survivors = bases.indices.filter { $0 != settled.leader }.map { bases[$0] }
+        try await withSettledCluster(name: "kill") { cluster in
+            let (instances, settled, survivors) = (cluster.instances, cluster.settled, cluster.survivors)
 
-        instances[settled.leader].kill9()
-        let killed = ContinuousClock.now
-        var slowest = Duration.zero
-        var terms = Set<String>()
-        var failures: [String] = []
-        var index = 0
-        while ContinuousClock.now - killed < .seconds(3) {
-            let started = ContinuousClock.now
-            let pick = try? await send("POST", survivors[index % 2] + "/v1/pick", timeout: 5)
-            slowest = max(slowest, ContinuousClock.now - started)
-            if let pick, pick.status == 200 {
-                terms.insert(pick.header("VoxBridge-Lease-Term") ?? "none")
-            } else {
-                failures.append(pick.map { String(decoding: $0.body, as: UTF8.self) } ?? "no answer")
+            instances[settled.leader].kill9()
+            let killed = ContinuousClock.now
+            var slowest = Duration.zero
+            var terms = Set<String>()
+            var failures: [String] = []
+            var index = 0
+            while ContinuousClock.now - killed < .seconds(3) {
+                let started = ContinuousClock.now
+                let pick = try? await send("POST", survivors[index % 2] + "/v1/pick", timeout: 5)
+                slowest = max(slowest, ContinuousClock.now - started)
+                if let pick, pick.status == 200 {
+                    terms.insert(pick.header("VoxBridge-Lease-Term") ?? "none")
+                } else {
+                    failures.append(pick.map { String(decoding: $0.body, as: UTF8.self) } ?? "no answer")
+                }
+                index += 1
+                try await Task.sleep(for: .milliseconds(10))
             }
-            index += 1
-            try await Task.sleep(for: .milliseconds(10))
+            let after = try #require(await Self.settled(survivors, within: .seconds(2)))
+            print("kill -9 of the leader: \(index) picks through the survivors in 3 s, slowest \(slowest), terms \(terms.sorted()), new term \(after.term)")
+            #expect(failures.isEmpty, "\(failures)")
+            #expect(slowest < .seconds(1))
+            #expect(after.term > settled.term)
+            #expect(terms == [String(after.term)], "every answer after the kill carries the new term")
         }
-        let after = try #require(await Self.settled(survivors, within: .seconds(2)))
-        print("kill -9 of the leader: \(index) picks through the survivors in 3 s, slowest \(slowest), terms \(terms.sorted()), new term \(after.term)")
-        #expect(failures.isEmpty, "\(failures)")
-        #expect(slowest < .seconds(1))
-        #expect(after.term > settled.term)
-        #expect(terms == [String(after.term)], "every answer after the kill carries the new term")
-        instances.forEach { $0.stop() }
-        await fake.stop()
-        await database.drop()
     }
 
     @Test("SIGTERM of the leader: it gives the lease up before it drains, another instance leads at once, no pick fails")
     func leaderStopped() async throws {
-        let database = try await PostgresTestServer.makeDatabase()
-        let fake = try await FakeFleetServer(available: 100_000, workers: 100_000)
-        let instances = try await Self.startCluster(store: database.url, folder: folder, name: "term")
-        let bases = instances.map(\.base)
-        let settled = try #require(await Self.settled(bases, within: .seconds(10)))
-        try await Self.setFleet([fake.url], on: bases)
-        let survivors = bases.indices.filter { $0 != settled.leader }.map { bases[$0] }
+        try await withSettledCluster(name: "term") { cluster in
+            let (instances, settled, survivors) = (cluster.instances, cluster.settled, cluster.survivors)
 
-        let stop = StopFlag()
-        let load = Task { await PostgresOutageTests.pickLoad(survivors, rate: 100, stop: stop) }
-        try await Task.sleep(for: .milliseconds(300))
-        let leaderProcess = instances[settled.leader]
-        kill(leaderProcess.pid, SIGTERM)
-        let stopped = ContinuousClock.now
-        var next: (url: String, term: Int)?
-        while next == nil, ContinuousClock.now - stopped < .seconds(3) {
-            for base in survivors {
-                if let view = try? await send("GET", base + "/v1/cluster", timeout: 1).json, view["role"] as? String == "leader",
-                    let term = (view["lease"] as? [String: Any])?["fencing"] as? Int, term > settled.term {
-                    next = (base, term)
+            let stop = StopFlag()
+            let load = Task { await PostgresOutageTests.pickLoad(survivors, rate: 100, stop: stop) }
+            try await Task.sleep(for: .milliseconds(300))
+            let leaderProcess = instances[settled.leader]
+            kill(leaderProcess.pid, SIGTERM)
+            let stopped = ContinuousClock.now
+            var next: (url: String, term: Int)?
+            while next == nil, ContinuousClock.now - stopped < .seconds(3) {
+                for base in survivors {
+                    if let view = try? await send("GET", base + "/v1/cluster", timeout: 1).json, view["role"] as? String == "leader",
+                        let term = (view["lease"] as? [String: Any])?["fencing"] as? Int, term > settled.term {
+                        next = (base, term)
+                    }
                 }
+                try await Task.sleep(for: .milliseconds(10))
             }
-            try await Task.sleep(for: .milliseconds(10))
+            let handedOver = ContinuousClock.now - stopped
+            try await Task.sleep(for: .milliseconds(500))
+            stop.set()
+            let (answered, failed, firstFailure) = await load.value
+            let exited = await PostgresOutageTests.eventually(within: .seconds(10)) { !leaderProcess.process.isRunning }
+            print("SIGTERM of the leader: another instance led \(handedOver) later; \(answered) picks through the others, \(failed) failed")
+            #expect(next != nil, "no new leader within 3 s")
+            // A lease given up is taken at the next poll (100 ms; 71 ms measured on a quiet machine,
+            // 348 ms beside the rest of `make test`), a lapsed one up to 600 ms plus a poll later.
+            #expect(handedOver < .seconds(1))
+            #expect(failed == 0, "\(firstFailure ?? "")")
+            #expect(exited && leaderProcess.process.terminationStatus == 0)
         }
-        let handedOver = ContinuousClock.now - stopped
-        try await Task.sleep(for: .milliseconds(500))
-        stop.set()
-        let (answered, failed, firstFailure) = await load.value
-        let exited = await PostgresOutageTests.eventually(within: .seconds(10)) { !leaderProcess.process.isRunning }
-        print("SIGTERM of the leader: another instance led \(handedOver) later; \(answered) picks through the others, \(failed) failed")
-        #expect(next != nil, "no new leader within 3 s")
-        // A lease given up is taken at the next poll (100 ms; 71 ms measured on a quiet machine,
-        // 348 ms beside the rest of `make test`), a lapsed one up to 600 ms plus a poll later.
-        #expect(handedOver < .seconds(1))
-        #expect(failed == 0, "\(firstFailure ?? "")")
-        #expect(exited && leaderProcess.process.terminationStatus == 0)
-        instances.forEach { $0.stop() }
-        await fake.stop()
-        await database.drop()
     }
 
     @Test("SIGSTOP of the leader for 5 s: another instance decides within 3 s; after SIGCONT the old leader forwards under the new term")
     func leaderFrozen() async throws {
-        let database = try await PostgresTestServer.makeDatabase()
-        let fake = try await FakeFleetServer(available: 100_000, workers: 100_000)
-        let instances = try await Self.startCluster(store: database.url, folder: folder, name: "stop")
-        let bases = instances.map(\.base)
-        let settled = try #require(await Self.settled(bases, within: .seconds(10)))
-        try await Self.setFleet([fake.url], on: bases)
-        let frozen = instances[settled.leader]
-        let survivors = bases.indices.filter { $0 != settled.leader }.map { bases[$0] }
+        try await withSettledCluster(name: "stop") { cluster in
+            let (instances, bases, settled, survivors) = (cluster.instances, cluster.bases, cluster.settled, cluster.survivors)
+            let frozen = instances[settled.leader]
 
-        kill(frozen.pid, SIGSTOP)
-        let stopped = ContinuousClock.now
-        // A pick through a follower now is forwarded to the frozen leader; the forward is
-        // abandoned once another instance leads, not after its own timeout.
-        let caught = survivors[0]
-        let inFlight = Task { () -> (HTTPAnswer?, Duration) in
-            let started = ContinuousClock.now
-            let answer = try? await send("POST", caught + "/v1/pick", timeout: 5)
-            return (answer, ContinuousClock.now - started)
+            kill(frozen.pid, SIGSTOP)
+            let stopped = ContinuousClock.now
+            // A pick through a follower now is forwarded to the frozen leader; the forward is
+            // abandoned once another instance leads, not after its own timeout.
+            let caught = survivors[0]
+            let inFlight = Task { () -> (HTTPAnswer?, Duration) in
+                let started = ContinuousClock.now
+                let answer = try? await send("POST", caught + "/v1/pick", timeout: 5)
+                return (answer, ContinuousClock.now - started)
+            }
+            let takeover = await Self.settled(survivors, within: .seconds(3))
+            let tookOver = ContinuousClock.now - stopped
+            #expect(takeover != nil && takeover!.term > settled.term, "no new leader within 3 s")
+            let (caughtAnswer, caughtTook) = await inFlight.value
+            #expect(caughtAnswer?.status == 200 && caughtAnswer?.header("VoxBridge-Lease-Term") == takeover.map { String($0.term) },
+                    "\(caughtAnswer.map { String(decoding: $0.body, as: UTF8.self) } ?? "no answer")")
+            #expect(caughtTook < tookOver + .milliseconds(500), "the pick caught by the freeze took \(caughtTook)")
+            let pick = try await send("POST", survivors[0] + "/v1/pick")
+            #expect(pick.status == 200)
+            try await Task.sleep(until: stopped + .seconds(5))
+            kill(frozen.pid, SIGCONT)
+            let resumed = ContinuousClock.now
+            // Its first answer after resuming is a forward to the new leader, never its own.
+            let first = try await send("POST", frozen.base + "/v1/pick", timeout: 5)
+            let firstTook = ContinuousClock.now - resumed
+            #expect(first.status == 200, "\(String(decoding: first.body, as: UTF8.self))")
+            let term = first.header("VoxBridge-Lease-Term")
+            #expect(term == takeover.map { String($0.term) }, "answered under term \(term ?? "none"), the new one is \(takeover?.term ?? 0)")
+            let view = try await send("GET", frozen.base + "/v1/cluster")
+            #expect(view.json["role"] as? String == "follower")
+            #expect(await Self.settled(bases, within: .seconds(2))?.term == takeover?.term)
+            print("SIGSTOP of the leader: another instance decided \(tookOver) later (term \(settled.term) -> \(takeover?.term ?? 0)); a pick caught by the freeze answered in \(caughtTook); after SIGCONT its first pick was forwarded, answered in \(firstTook)")
         }
-        let takeover = await Self.settled(survivors, within: .seconds(3))
-        let tookOver = ContinuousClock.now - stopped
-        #expect(takeover != nil && takeover!.term > settled.term, "no new leader within 3 s")
-        let (caughtAnswer, caughtTook) = await inFlight.value
-        #expect(caughtAnswer?.status == 200 && caughtAnswer?.header("VoxBridge-Lease-Term") == takeover.map { String($0.term) },
-                "\(caughtAnswer.map { String(decoding: $0.body, as: UTF8.self) } ?? "no answer")")
-        #expect(caughtTook < tookOver + .milliseconds(500), "the pick caught by the freeze took \(caughtTook)")
-        let pick = try await send("POST", survivors[0] + "/v1/pick")
-        #expect(pick.status == 200)
-        try await Task.sleep(until: stopped + .seconds(5))
-        kill(frozen.pid, SIGCONT)
-        let resumed = ContinuousClock.now
-        // Its first answer after resuming is a forward to the new leader, never its own.
-        let first = try await send("POST", frozen.base + "/v1/pick", timeout: 5)
-        let firstTook = ContinuousClock.now - resumed
-        #expect(first.status == 200, "\(String(decoding: first.body, as: UTF8.self))")
-        let term = first.header("VoxBridge-Lease-Term")
-        #expect(term == takeover.map { String($0.term) }, "answered under term \(term ?? "none"), the new one is \(takeover?.term ?? 0)")
-        let view = try await send("GET", frozen.base + "/v1/cluster")
-        #expect(view.json["role"] as? String == "follower")
-        #expect(await Self.settled(bases, within: .seconds(2))?.term == takeover?.term)
-        print("SIGSTOP of the leader: another instance decided \(tookOver) later (term \(settled.term) -> \(takeover?.term ?? 0)); a pick caught by the freeze answered in \(caughtTook); after SIGCONT its first pick was forwarded, answered in \(firstTook)")
-        instances.forEach { $0.stop() }
-        await fake.stop()
-        await database.drop()
     }
 
     @Test("PostgreSQL stopped under 200 picks/s: every instance decides alone (degraded in /v1/cluster, /health and the metric), no pick fails; one decider again within 2 s of its return",
