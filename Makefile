@@ -33,20 +33,21 @@ run: build
 ## Debian's postgresql when missing, starts it on a free loopback port, stops it afterwards); the
 ## suites that run several `serve` processes against PostgreSQL (propagation latency, outage under
 ## 200 picks/s) run afterwards, one test at a time: run beside the rest of the suite on a 2-core
-## machine they would time the machine, not the service. Then the Python client's tests against the
-## debug binaries `swift test` built, a short schemathesis pass against the built service, then the
-## operator's page in a real browser. (The 20,000-connection flood is `make flood-test`.)
+## machine they would time the machine, not the service. Then the 20,000-connection flood against a
+## release build (flood-test), on its own for the same reason; the Python client's tests against
+## the debug binaries `swift test` built, a short schemathesis pass against the built service, then
+## the operator's page in a real browser.
 PROCESS_TESTS = VoxBridgeDispatchTests\.(ClusterTests|ClusterLeaseTests|PostgresOutageTests)
 test: deps
 	scripts/with-postgres.sh sh -c '$(SWIFT) test --skip "$(PROCESS_TESTS)" && $(SWIFT) test --skip-build --no-parallel --filter "$(PROCESS_TESTS)"'
+	$(MAKE) flood-test
 	$(MAKE) test-python
 	$(MAKE) fuzz-api-quick
 	$(MAKE) browser-test
 
 ## flood-test: 20,000 slow and silent connections against a release build of the service under a
 ## file limit of 4,096 (SlowClientTests.swift, `flood`): descriptors bounded and back to idle, the
-## fleet untouched, a well-behaved caller's picks all 200 with p99 under 10 ms. Not in `make test`:
-## on 2 cores shared with the flooding client its p99 is 14-93 ms (docs/SECURITY.md).
+## fleet untouched, a well-behaved caller's picks all 200 with p99 under 10 ms. Part of `make test`.
 flood-test: deps
 	$(SWIFT) build -c release --product voxbridge-dispatch
 	$(SWIFT) build --build-tests

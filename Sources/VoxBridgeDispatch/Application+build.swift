@@ -65,7 +65,17 @@ func buildApplication(
             DispatchHTTPChannel(responder: responder, configuration: connections, gate: gate, metrics: metrics, fastPath: fastPath)
         },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        onServerRunning: { channel in
+            // Accepts are spaced (AcceptPacer) from here on: a flood of new connections must not
+            // hold up the connections already open.
+            do {
+                try await channel.setOption(ChannelOptions.maxMessagesPerRead, value: UInt(connections.acceptBatch))
+                try await channel.pipeline.addHandler(AcceptPacer(interval: connections.acceptInterval))
+            } catch {
+                logger.error("could not space accepts on the listening socket (\(error)); new connections are taken as fast as they come")
+            }
+            await onServerRunning(channel.localAddress?.port ?? configuration.port)
+        },
         logger: logger
     )
     // Services stop in reverse order, after the HTTP server: the event streams (each stream

@@ -11,11 +11,21 @@ struct HTTPConnectionConfiguration: Sendable, Equatable {
     var idleTimeout: TimeAmount = .seconds(60)
     /// The most connections served at once; past it new connections are closed at once.
     var maxConnections: Int = 1_024
+    /// The most new connections taken from the kernel's queue at a time (NIO's
+    /// `maxMessagesPerRead` on the listening socket; 4 is NIO's own default).
+    var acceptBatch: Int = 4
+    /// The least time between two batches of accepts (``AcceptPacer``): with the batch, at most
+    /// 4,000 new connections a second, far more than callers that keep their connections open
+    /// need, and few enough that a flood cannot hold up the connections already open.
+    var acceptInterval: TimeAmount = .milliseconds(1)
 
     /// A configuration; every value has the documented default.
-    init(requestTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(60), maxConnections: Int = 1_024) {
+    init(requestTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(60), maxConnections: Int = 1_024,
+         acceptBatch: Int = 4, acceptInterval: TimeAmount = .milliseconds(1)) {
         self.requestTimeout = requestTimeout
         self.idleTimeout = idleTimeout
         self.maxConnections = maxConnections
+        self.acceptBatch = acceptBatch
+        self.acceptInterval = acceptInterval
     }
 }
