@@ -51,7 +51,9 @@ test: deps
 flood-test: deps
 	$(SWIFT) build -c release --product voxbridge-dispatch
 	$(SWIFT) build --build-tests
-	VOXBRIDGE_TEST_RELEASE_SERVE=$(CURDIR)/.build/release/voxbridge-dispatch $(SWIFT) test --skip-build --filter 'SlowClientTests/flood'
+	@out=$$(VOXBRIDGE_TEST_RELEASE_SERVE=$(CURDIR)/.build/release/voxbridge-dispatch $(SWIFT) test --skip-build --filter 'SlowClientTests/flood' 2>&1); \
+	status=$$?; printf '%s\n' "$$out"; [ $$status -eq 0 ] || exit $$status; \
+	printf '%s\n' "$$out" | grep -q ' of 20000 connected' || { echo "error: the flood test did not run (renamed, or filtered out?)" >&2; exit 1; }
 
 ## browser-deps: Debian's chromium (Playwright's own browser download cannot work here) and
 ## Playwright for Python in $(BROWSER_VENV), each when missing

@@ -2,21 +2,23 @@ import NIOCore
 
 /// Spaces the listening socket's accepts: one batch of new connections (at most
 /// ``HTTPConnectionConfiguration/acceptBatch``) per ``HTTPConnectionConfiguration/acceptInterval``,
-/// so that a flood of new connections cannot keep an event loop from the connections already open.
+/// which bounds how long a flood of new connections can keep an event loop from the connections
+/// already open.
 ///
 /// Why: a SwiftNIO event loop runs every task queued for it before it polls its sockets again,
 /// and each accepted connection queues work on a loop (its registration, its pipeline, its
 /// request task, later its timeout and close). Accepting as fast as a flood arrived kept a loop
 /// running that work for 20–90 ms at a time while a caller's pick, already readable on the same
-/// loop, waited (docs/SECURITY.md, "Slow, idle and flooding clients"). With a pause between
-/// batches the loops poll their sockets between them, and what new connections can take of
-/// the service's time is bounded; connections not yet accepted wait in the kernel's queue.
+/// loop, waited (docs/SECURITY.md, "Why accepts are spaced"). With a pause between batches the
+/// loops poll their sockets between them, and what new connections can take of the service's
+/// time is bounded; connections not yet accepted wait in the kernel's queue.
 ///
 /// A read asked for at least an interval after the last one goes ahead at once, so a service
 /// that accepts a connection now and then never waits: only back-to-back batches are spaced.
 ///
-/// It sits in the server channel's pipeline and sees only its outbound `read`s (NIO's automatic
-/// read after each batch of accepts); it is used on that channel's event loop only.
+/// It sits first in the server channel's pipeline, next to the socket, so every read passes it:
+/// NIO's automatic read after each batch and the reads of the handlers behind it (NIO's accept
+/// back-off, the async channel's back-pressure). Used on that channel's event loop only.
 final class AcceptPacer: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = Never
 
@@ -43,9 +45,14 @@ final class AcceptPacer: ChannelOutboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// A read held back is passed on at once: NIO asks for no other read while one is pending,
+    /// so a dropped one would stop the server accepting for good. (On a closed channel the read
+    /// does nothing.)
     func handlerRemoved(context: ChannelHandlerContext) {
-        pending?.cancel()
-        pending = nil
+        guard let pending else { return }
+        pending.cancel()
+        self.pending = nil
+        context.read()
     }
 
     private func passOn(context: ChannelHandlerContext) {
@@ -53,3 +60,7 @@ final class AcceptPacer: ChannelOutboundHandler, RemovableChannelHandler {
         context.read()
     }
 }
+
+// Touched only on its channel's event loop.
+@available(*, unavailable)
+extension AcceptPacer: Sendable {}

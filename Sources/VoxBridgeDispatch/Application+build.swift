@@ -64,13 +64,16 @@ func buildApplication(
         server: HTTPServerBuilder { responder in
             DispatchHTTPChannel(responder: responder, configuration: connections, gate: gate, metrics: metrics, fastPath: fastPath)
         },
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), backlog: connections.listenBacklog),
         onServerRunning: { channel in
-            // Accepts are spaced (AcceptPacer) from here on: a flood of new connections must not
-            // hold up the connections already open.
+            // Accepts are spaced (AcceptPacer) from here on, so a flood of new connections is
+            // bounded in how long it can hold up the connections already open. Set on the
+            // listening channel's loop, where its synchronous options and pipeline live.
             do {
-                try await channel.setOption(ChannelOptions.maxMessagesPerRead, value: UInt(connections.acceptBatch))
-                try await channel.pipeline.addHandler(AcceptPacer(interval: connections.acceptInterval))
+                try await channel.eventLoop.submit {
+                    try channel.syncOptions?.setOption(ChannelOptions.maxMessagesPerRead, value: connections.acceptBatch)
+                    try channel.pipeline.syncOperations.addHandler(AcceptPacer(interval: connections.acceptInterval), position: .first)
+                }.get()
             } catch {
                 logger.error("could not space accepts on the listening socket (\(error)); new connections are taken as fast as they come")
             }

@@ -1,8 +1,9 @@
 import NIOCore
 
-/// How long the HTTP server waits for slow and idle clients, and how many connections it serves
-/// at once (`--request-timeout-ms`, `--idle-timeout-ms`, `--max-connections`); see
-/// docs/SECURITY.md, "Slow, idle and flooding clients".
+/// How long the HTTP server waits for slow and idle clients, how many connections it serves at
+/// once (`--request-timeout-ms`, `--idle-timeout-ms`, `--max-connections`), and how fast it takes
+/// new ones from the kernel (fixed, not options); see docs/SECURITY.md, "Slow, idle and flooding
+/// clients".
 struct HTTPConnectionConfiguration: Sendable, Equatable {
     /// Bound on a request's head and body, from its first byte (from the connection's opening
     /// for its first request); past it the request is answered 408 and the connection closed.
@@ -12,20 +13,28 @@ struct HTTPConnectionConfiguration: Sendable, Equatable {
     /// The most connections served at once; past it new connections are closed at once.
     var maxConnections: Int = 1_024
     /// The most new connections taken from the kernel's queue at a time (NIO's
-    /// `maxMessagesPerRead` on the listening socket; 4 is NIO's own default).
-    var acceptBatch: Int = 4
+    /// `maxMessagesPerRead` on the listening socket; 4 is NIO's own default). At least 1.
+    var acceptBatch: UInt = 4
     /// The least time between two batches of accepts (``AcceptPacer``): with the batch, at most
     /// 4,000 new connections a second, far more than callers that keep their connections open
-    /// need, and few enough that a flood cannot hold up the connections already open.
+    /// need, and few enough to bound how long a flood can hold up the connections already open.
     var acceptInterval: TimeAmount = .milliseconds(1)
+    /// How many connections the kernel keeps waiting to be accepted (the listen backlog; Linux
+    /// caps it at `net.core.somaxconn`, 4,096 by default). Hummingbird's default is 256; with
+    /// accepts spaced, 1,024 lets a burst of reconnecting callers (a restart, a failover) wait a
+    /// quarter of a second at most instead of having their connects dropped and retried a
+    /// second later by their kernel.
+    var listenBacklog: Int = 1_024
 
     /// A configuration; every value has the documented default.
     init(requestTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(60), maxConnections: Int = 1_024,
-         acceptBatch: Int = 4, acceptInterval: TimeAmount = .milliseconds(1)) {
+         acceptBatch: UInt = 4, acceptInterval: TimeAmount = .milliseconds(1), listenBacklog: Int = 1_024) {
+        precondition(acceptBatch >= 1, "a batch of accepts takes at least one connection")
         self.requestTimeout = requestTimeout
         self.idleTimeout = idleTimeout
         self.maxConnections = maxConnections
         self.acceptBatch = acceptBatch
         self.acceptInterval = acceptInterval
+        self.listenBacklog = listenBacklog
     }
 }

@@ -106,10 +106,13 @@ extension ServeCommand {
             return
         }
         let raised = limit.now > limit.before ? " (raised from \(limit.before))" : ""
-        let connections = configuration.connectionConfiguration(fileLimit: limit.now).maxConnections
+        let connections = configuration.connectionConfiguration(fileLimit: limit.now)
         var lifecycleLogger = logger
         lifecycleLogger.logLevel = min(logger.logLevel, .info)
-        lifecycleLogger.info("file limit \(limit.now) descriptors\(raised); at most \(connections) connections")
+        lifecycleLogger.info("""
+            file limit \(limit.now) descriptors\(raised); at most \(connections.maxConnections) connections, \
+            new ones accepted \(connections.acceptBatch) at a time at most every \(connections.acceptInterval.nanoseconds / 1_000) µs
+            """)
     }
 }
 

@@ -32,12 +32,13 @@ struct AcceptPacerTests {
         let (channel, counter, _) = try Self.channel()
         channel.read()
         #expect(counter.reads == 1)
+        channel.embeddedEventLoop.advanceTime(by: .microseconds(500))
         channel.read()
         channel.read()
-        channel.embeddedEventLoop.advanceTime(by: .microseconds(999))
+        channel.embeddedEventLoop.advanceTime(by: .microseconds(499))
         #expect(counter.reads == 1, "a batch less than an interval after the last")
         channel.embeddedEventLoop.advanceTime(by: .microseconds(1))
-        #expect(counter.reads == 2, "the reads asked for meanwhile are passed on once")
+        #expect(counter.reads == 2, "the reads asked for meanwhile are passed on once, an interval after the last")
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(5))
         #expect(counter.reads == 2, "nothing more was asked for")
     }
@@ -52,15 +53,33 @@ struct AcceptPacerTests {
         }
     }
 
-    @Test("a read still waiting when the pacer is removed is dropped with it")
-    func removalCancelsTheWaitingRead() throws {
+    @Test("under a steady flood every batch is an interval after the one before, counted from when it was passed on")
+    func steadyFloodIsPaced() throws {
+        let (channel, counter, _) = try Self.channel()
+        channel.read()
+        channel.read()
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
+        #expect(counter.reads == 2)
+        // NIO asks again right after each batch: held back a whole interval each time.
+        for expected in 3...5 {
+            channel.read()
+            #expect(counter.reads == expected - 1)
+            channel.embeddedEventLoop.advanceTime(by: .microseconds(500))
+            #expect(counter.reads == expected - 1, "half an interval after the last batch")
+            channel.embeddedEventLoop.advanceTime(by: .microseconds(500))
+            #expect(counter.reads == expected)
+        }
+    }
+
+    @Test("a read still waiting when the pacer is removed is passed on at once, so the server keeps accepting")
+    func removalPassesTheWaitingReadOn() throws {
         let (channel, counter, pacer) = try Self.channel()
         channel.read()
         channel.read()
-        try channel.pipeline.syncOperations.removeHandler(pacer).wait()
-        channel.embeddedEventLoop.advanceTime(by: .milliseconds(5))
         #expect(counter.reads == 1)
-        channel.read()
-        #expect(counter.reads == 2, "without the pacer reads pass straight through")
+        try channel.pipeline.syncOperations.removeHandler(pacer).wait()
+        #expect(counter.reads == 2, "the held read reaches the socket")
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(5))
+        #expect(counter.reads == 2, "and only once")
     }
 }

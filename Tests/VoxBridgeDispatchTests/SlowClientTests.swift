@@ -161,6 +161,27 @@ struct SlowClientTests {
         #expect(log.contains("at most 3 connections"), "\(log)")
     }
 
+    @Test("500 connections opened at once are all accepted and answered, at most 4 a millisecond")
+    func connectionBurst() throws {
+        try #require(FloodClient.canOpen(600), "this process cannot hold 500 more connections")
+        let serve = try serve([], name: "burst")
+        defer { serve.stop() }
+        let log = try String(contentsOfFile: serve.log, encoding: .utf8)
+        #expect(log.contains("new ones accepted 4 at a time at most every 1000 µs"), "\(log)")
+        #expect(!log.contains("could not space accepts"), "\(log)")
+
+        // The connects complete in the kernel's queue (1,024 long), before the service accepts.
+        let start = ContinuousClock.now
+        let connections = try (0..<500).map { _ in try RawHTTPConnection(port: serve.port) }
+        for connection in connections { try connection.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") }
+        let answered = connections.filter { $0.answers(1).first?.statusLine == "HTTP/1.1 200 OK" }.count
+        let elapsed = ContinuousClock.now - start
+        print("burst: \(answered) of 500 connections answered in \(elapsed)")
+        #expect(answered == 500, "a paced read that never came would leave the rest unaccepted")
+        // 125 batches of 4, each at least a millisecond after the one before.
+        #expect(elapsed >= .milliseconds(124), "500 connections answered in \(elapsed): accepts are not spaced")
+    }
+
     @Test("20,000 slow and silent connections under a file limit of 4,096: picks stay fast, the fleet stays up, descriptors come back",
           .enabled(if: floodExecutable != nil), .timeLimit(.minutes(2)))
     func flood() async throws {
@@ -177,6 +198,7 @@ struct SlowClientTests {
         let pid = serve.process.processIdentifier
         let log = try String(contentsOfFile: serve.log, encoding: .utf8)
         #expect(log.contains("file limit 4096 descriptors; at most 3072 connections"), "\(log)")
+        #expect(!log.contains("could not space accepts"), "\(log)")
 
         // The well-behaved caller: one keep-alive connection opened before the flood, as the
         // dialout code's HTTP client keeps one.
