@@ -64,8 +64,7 @@ int main(int argc, char **argv) {
     }
     close(client);
     waitpid(echo, NULL, 0);
-    qsort(round_trip, (size_t)count, sizeof(double), by_value);
-    printf("gap %d us, %d exchanges: round trip p50 %.0f, p90 %.0f, p99 %.0f, max %.0f us\n", gap, count,
-           round_trip[count / 2], round_trip[count * 9 / 10], round_trip[count * 99 / 100], round_trip[count - 1]);
+    printf("gap %d us, %d exchanges: round trip ", gap, count);
+    print_percentiles(round_trip, count);
     return 0;
 }

@@ -62,13 +62,12 @@ int main(int argc, char **argv) {
     for (int i = 0; i < count; i++) {
         sleep_until(start + (double)(i + 1) * gap);
         double sent = now_us();
-        if (write(client, request, strlen(request)) != (ssize_t)strlen(request)) { perror("write"); return 1; }
+        if (write(client, request, (size_t)length) != length) { perror("write"); return 1; }
         int status = read_answer(client, answer, sizeof answer);
         latency[i] = now_us() - sent;
         if (status != 200) { fprintf(stderr, "error: pick %d answered %d\n", i, status); return 1; }
     }
-    qsort(latency, (size_t)count, sizeof(double), by_value);
-    printf("gap %d us, %d picks: p50 %.0f, p90 %.0f, p99 %.0f, max %.0f us\n", gap, count,
-           latency[count / 2], latency[count * 9 / 10], latency[count * 99 / 100], latency[count - 1]);
+    printf("gap %d us, %d picks: ", gap, count);
+    print_percentiles(latency, count);
     return 0;
 }

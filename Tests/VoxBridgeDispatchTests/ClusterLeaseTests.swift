@@ -93,21 +93,21 @@ struct ClusterLeaseTests {
         let database = try await PostgresTestServer.makeDatabase()
         let fake = try await FakeFleetServer(available: 100_000, workers: 100_000)
         var instances: [ServeProcess] = []
+        let outcome: Result<Void, any Error>
         do {
             instances = try await Self.startCluster(store: database.url, folder: folder, name: name)
             let bases = instances.map(\.base)
             let settled = try #require(await Self.settled(bases, within: .seconds(10)))
             try await Self.setFleet([fake.url], on: bases)
             try await body(SettledCluster(instances: instances, bases: bases, settled: settled))
+            outcome = .success(())
         } catch {
-            instances.forEach { $0.stop() }
-            await fake.stop()
-            await database.drop()
-            throw error
+            outcome = .failure(error)
         }
         instances.forEach { $0.stop() }
         await fake.stop()
         await database.drop()
+        try outcome.get()
     }
 
     @Test("herd across the cluster: 64 simultaneous picks over three instances on servers with 10, 20, 16 and 18 free: each server gets exactly its free workers, all under one lease term")
