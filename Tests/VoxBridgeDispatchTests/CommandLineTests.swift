@@ -64,7 +64,7 @@ struct DispatchProcess {
     }
 }
 
-@Suite("Command line", .serialized)
+@Suite("Command line", .serialized, .ownThreads)
 struct CommandLineTests {
     let folder = TemporaryFolder()
     var db: String { folder.file("fleet.sqlite") }

@@ -7,7 +7,7 @@ import Testing
 /// Crash safety and storage faults, with the built executable as an operator runs it: `kill -9`
 /// during a stream of writes, a `fleet` write beside a long read and a held write lock, a
 /// read-only database file and a full disk. Loopback only; every loop bounded.
-@Suite("Faults", .serialized)
+@Suite("Faults", .serialized, .ownThreads)
 struct FaultTests {
     let folder = TemporaryFolder()
 

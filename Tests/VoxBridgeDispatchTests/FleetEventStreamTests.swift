@@ -1,35 +1,30 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import PostgresTestSupport
 import Testing
 @testable import VoxBridgeDispatch
-
-/// Runs blocking socket reads on a thread of their own, so the in-process service and fake
-/// fleet servers keep the concurrency threads meanwhile.
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-    }
-}
 
 /// What one event stream read: its head and the `data` of its events.
 struct StreamRead: Sendable {
     var status: Int
     var headers: [String: String]
     var events: [String]
+    var types: [String]
     var ids: [String]
     var arrivals: [Duration]
 }
 
-/// Opens a stream and reads `count` events (fewer when it ends or stays silent).
+/// Opens a stream and reads `count` events (fewer when it ends or stays silent), on a thread of
+/// its own so the in-process service keeps the concurrency threads meanwhile.
 func readEvents(port: Int, token: String? = nil, count: Int) async throws -> StreamRead {
-    try await onOwnThread {
+    try await offThread {
         let start = ContinuousClock.now
         let client = try EventStreamClient(port: port, token: token)
-        var read = StreamRead(status: client.statusCode, headers: client.headers, events: [], ids: [], arrivals: [])
+        var read = StreamRead(status: client.statusCode, headers: client.headers, events: [], types: [], ids: [], arrivals: [])
         guard client.statusCode == 200 else { return read }
         while read.events.count < count, let event = client.next() {
-            #expect(event.type == "fleet")
+            read.types.append(event.type ?? "(none)")
             read.events.append(event.data)
             read.ids.append(event.id ?? "")
             read.arrivals.append(ContinuousClock.now - start)
@@ -38,7 +33,7 @@ func readEvents(port: Int, token: String? = nil, count: Int) async throws -> Str
     }
 }
 
-@Suite("GET /v1/fleet/events: the live fleet for the operator's page", .serialized)
+@Suite("GET /v1/fleet/events: the live fleet for the operator's page", .serialized, .ownThreads)
 struct FleetEventStreamTests {
     static let picker = "pick-token-events"
 
@@ -59,8 +54,11 @@ struct FleetEventStreamTests {
             #expect(read.headers["content-type"] == "text/event-stream; charset=utf-8")
             #expect(spec.problems(method: "GET", path: "/v1/fleet/events", status: 200, headers: read.headers, body: Data()).isEmpty)
             #expect(read.events.count == 5)
+            #expect(read.types.allSatisfy { $0 == "fleet" }, "\(read.types)")
             #expect(read.ids == read.ids.sorted { Int($0) ?? 0 < Int($1) ?? 0 } && Set(read.ids).count == read.ids.count)
             // The first at once, then one at least every second (with slack for a loaded machine).
+            let seconds = read.arrivals.map { String(format: "%.3f s", Double($0.components.attoseconds) / 1e18 + Double($0.components.seconds)) }
+            print("events arrived after \(seconds.joined(separator: ", "))")
             #expect(try #require(read.arrivals.first) < .seconds(1))
             for (earlier, later) in zip(read.arrivals, read.arrivals.dropFirst()) {
                 #expect(later - earlier < .milliseconds(1_600), "\(read.arrivals)")
@@ -79,8 +77,14 @@ struct FleetEventStreamTests {
                     for key in ["url", "state", "workers", "active_calls", "available"] {
                         #expect("\(seen[key] ?? "nil")" == "\(asked[key] ?? "nil")", "\(key) of \(seen["url"] ?? "")")
                     }
-                    // The refused port keeps failing in the background: later answers only count more.
-                    #expect((seen["consecutive_failures"] as? Int ?? .max) <= (asked["consecutive_failures"] as? Int ?? -1))
+                    // The refused port keeps failing in the background: later answers only count
+                    // more. (A healthy fake's count may rise and fall back to 0 in between: one
+                    // probe timed out on a busy machine, the next answered.)
+                    if seen["url"] as? String == "http://127.0.0.1:1" {
+                        #expect((seen["consecutive_failures"] as? Int ?? .max) <= (asked["consecutive_failures"] as? Int ?? -1))
+                    } else {
+                        #expect(seen["consecutive_failures"] is Int)
+                    }
                 }
                 let totals = try #require(event["totals"] as? [String: Any])
                 #expect(totals["servers"] as? Int == 4)
@@ -120,7 +124,7 @@ struct FleetEventStreamTests {
         let app = try TestApplication { $0.events.maximumStreams = 2 }
         try await app.test(.live) { client in
             let port = try #require(client.port)
-            let outcome: (Int, Int, String, Int) = try await onOwnThread {
+            let outcome: (Int, Int, String, Int) = try await offThread {
                 let first = try EventStreamClient(port: port)
                 let second = try EventStreamClient(port: port)
                 _ = first.next()
@@ -150,7 +154,7 @@ struct FleetEventStreamTests {
         let serve = try ServeProcess(["--db", folder.file("events.sqlite")], logFile: folder.file("serve.log"))
         let port = serve.port
         let pid = serve.process.processIdentifier
-        let (firstEvent, endedInTime, exitTime): (Bool, Bool, Duration) = try await onOwnThread {
+        let (firstEvent, endedInTime, exitTime): (Bool, Bool, Duration) = try await offThread {
             let streams = try (0..<3).map { _ in try EventStreamClient(port: port) }
             let gotEvents = streams.allSatisfy { $0.next() != nil }
             let start = ContinuousClock.now

@@ -10,7 +10,7 @@ import Glibc
 /// Slow, idle and flooding clients against the built executable, over raw loopback sockets:
 /// the request timeout (408), the idle timeout, fast-path picks counting as activity, the
 /// connection limit, and a flood of 20,000 connections under a file limit of 4,096.
-@Suite("Slow, idle and flooding clients", .serialized)
+@Suite("Slow, idle and flooding clients", .serialized, .ownThreads)
 struct SlowClientTests {
     let folder = TemporaryFolder()
 
