@@ -57,6 +57,8 @@ func buildApplication(
         coordinator: coordinator, follower: follower, metrics: metrics, access: access, cluster: cluster)
     let connections = configuration.connectionConfiguration(fileLimit: FileLimit.current()?.soft ?? 1_024)
     let gate = ConnectionGate(limit: connections.maxConnections, metrics: metrics)
+    // A batch of 0 (NIO's maxMessagesPerRead on the listening socket) crashes at the first accept.
+    precondition(connections.acceptBatch >= 1, "a batch of accepts takes at least one connection")
     var application = Application(
         responder: JSONErrorResponder(inner: AllowedMethodsResponder(router: router)),
         // Per connection: the limit, the timeouts, and the fast path that answers ready picks

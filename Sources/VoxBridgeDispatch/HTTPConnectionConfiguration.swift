@@ -3,7 +3,7 @@ import NIOCore
 /// How long the HTTP server waits for slow and idle clients, how many connections it serves at
 /// once (`--request-timeout-ms`, `--idle-timeout-ms`, `--max-connections`), and how fast it takes
 /// new ones from the kernel (fixed, not options); see docs/SECURITY.md, "Slow, idle and flooding
-/// clients".
+/// clients". Every field has its documented default, which the memberwise initializer keeps.
 struct HTTPConnectionConfiguration: Sendable, Equatable {
     /// Bound on a request's head and body, from its first byte (from the connection's opening
     /// for its first request); past it the request is answered 408 and the connection closed.
@@ -25,16 +25,4 @@ struct HTTPConnectionConfiguration: Sendable, Equatable {
     /// quarter of a second at most instead of having their connects dropped and retried a
     /// second later by their kernel.
     var listenBacklog: Int = 1_024
-
-    /// A configuration; every value has the documented default.
-    init(requestTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(60), maxConnections: Int = 1_024,
-         acceptBatch: UInt = 4, acceptInterval: TimeAmount = .milliseconds(1), listenBacklog: Int = 1_024) {
-        precondition(acceptBatch >= 1, "a batch of accepts takes at least one connection")
-        self.requestTimeout = requestTimeout
-        self.idleTimeout = idleTimeout
-        self.maxConnections = maxConnections
-        self.acceptBatch = acceptBatch
-        self.acceptInterval = acceptInterval
-        self.listenBacklog = listenBacklog
-    }
 }
