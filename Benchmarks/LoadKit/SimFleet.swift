@@ -7,7 +7,7 @@ import Synchronization
 /// port, plus one control port.
 ///
 /// Each fleet server answers
-/// - `GET /health/fleet` as `CONTRACT.md` §2 says (`workers`, `active_calls`, `available`,
+/// - `GET /health/fleet` as the health body rules of docs/API.md says (`workers`, `active_calls`, `available`,
 ///   `status`), or fails the way its ``SimMode`` says, after its health latency;
 /// - `POST /livekit/dialout`: 200 when a worker takes the call for a duration drawn from the
 ///   fleet's ``CallDuration``, 429 when every worker is busy (one call per worker, like the

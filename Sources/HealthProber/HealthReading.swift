@@ -1,4 +1,4 @@
-/// The fields of a `GET /health/fleet` body (`CONTRACT.md` §2), read and checked.
+/// The fields of a `GET /health/fleet` body (docs/API.md, "What the service reads from a fleet server"), read and checked.
 ///
 /// ``parse(_:)`` is a pure function of the bytes: it never traps, whatever it is given, so it can
 /// be fuzzed and can read untrusted answers on any thread.

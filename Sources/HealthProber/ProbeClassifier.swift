@@ -1,7 +1,7 @@
 import CCurl
 
-/// Turns a finished transfer into the outcome `CONTRACT.md` §2 defines. Pure: tested without
-/// sockets.
+/// Turns a finished transfer into the outcome that docs/API.md ("What the service reads from a
+/// fleet server") defines. Pure: tested without sockets.
 enum ProbeClassifier {
     /// The outcome of one probe that started at `startedAt`; `now` is used only when the curl
     /// thread did not record an end time (cancellation and shutdown).

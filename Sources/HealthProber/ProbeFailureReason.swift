@@ -1,4 +1,4 @@
-/// The one named reason a probe failed, as `CONTRACT.md` §2 lists them.
+/// The one named reason a probe failed, as docs/API.md ("What the service reads from a fleet server") lists them.
 public enum ProbeFailureReason: Sendable, Equatable, Hashable {
     /// The probe did not finish within the configured timeout (connect or answer).
     case timeout

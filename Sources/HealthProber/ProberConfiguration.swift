@@ -4,7 +4,7 @@ import Glibc
 
 /// How a ``HealthProber`` reaches fleet servers.
 ///
-/// Every field has a default that matches `CONTRACT.md`, so `ProberConfiguration()` is the
+/// Every field has the default of the documented `serve` options, so `ProberConfiguration()` is the
 /// configuration the service runs with unless an operator changes `--probe-timeout-ms`.
 public struct ProberConfiguration: Sendable {
     /// Bound on one whole probe: connecting, TLS, sending the request and reading the answer.

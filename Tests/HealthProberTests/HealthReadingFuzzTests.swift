@@ -5,7 +5,7 @@ import FleetPicker  // FleetRandomSource: a seeded generator, so failing cases r
 
 /// Seeded random inputs for the health-report parser: random bytes, mutations of real reports,
 /// and generated reports whose expected reading is known. The parser must never trap, and what
-/// it accepts must obey CONTRACT.md §2. `make fuzz` runs the libFuzzer target (Fuzz/); this is
+/// it accepts must obey the health body rules of docs/API.md. `make fuzz` runs the libFuzzer target (Fuzz/); this is
 /// the short pass of the normal suite. `VOXBRIDGE_FUZZ_CASES` raises the number of cases.
 @Suite("HealthReading: seeded random inputs")
 struct HealthReadingFuzzTests {
@@ -53,7 +53,7 @@ struct HealthReadingFuzzTests {
         #expect(accepted > 0, "the mutations should keep some reports valid")
     }
 
-    @Test("generated reports parse to the reading CONTRACT.md §2 gives")
+    @Test("generated reports parse to the reading the health body rules of docs/API.md gives")
     func generatedReports() throws {
         var random = FleetRandomSource(seed: 0x5EED_0002)
         for index in 0..<(Self.cases / 4) {

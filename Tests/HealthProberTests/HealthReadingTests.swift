@@ -1,7 +1,7 @@
 import Testing
 @testable import HealthProber
 
-/// The health body contract (`CONTRACT.md` §2), without sockets.
+/// The health body contract (the health body rules of docs/API.md), without sockets.
 @Suite struct HealthReadingTests {
     private func parse(_ text: String) throws(HealthReadingError) -> HealthReading {
         try HealthReading.parse(Array(text.utf8))

@@ -2,7 +2,7 @@ import Testing
 @testable import HealthProber
 
 extension ProberNetworkTests {
-    /// One test per failure reason of `CONTRACT.md` §2.
+    /// One test per failure reason of the health body rules of docs/API.md.
     @Suite struct Failures {
         @Test func hungServerIsTimeoutWithinBound() async throws {
             let server = try TestHTTPServer(routes: [Fixtures.healthPath: .init(hang: true)])

@@ -42,7 +42,7 @@ struct OpenAPIConformanceTests {
         }
     }
 
-    @Test("the spec names every route of CONTRACT.md §4 with its statuses")
+    @Test("the spec names every route of docs/API.md with its statuses")
     func specCoversContract() throws {
         let documented = try OpenAPISpec.load().documentedResponses
         let required = [

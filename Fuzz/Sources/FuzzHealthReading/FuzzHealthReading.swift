@@ -3,7 +3,7 @@ import HealthProber
 
 /// libFuzzer entry point: `HealthReading.parse` on arbitrary bytes (a fleet server's answer).
 ///
-/// It must never trap, and whatever it accepts must obey CONTRACT.md §2: counts ≥ 0 and
+/// It must never trap, and whatever it accepts must obey the health body rules of docs/API.md: counts ≥ 0 and
 /// `available` within `0...workers`; and it must be a JSON object that Foundation reads too.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHealthReading(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
