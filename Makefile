@@ -7,7 +7,7 @@ HOST        ?= 127.0.0.1
 PORT        ?= 8080
 APT_PACKAGES = libcurl4-openssl-dev libsqlite3-dev pkg-config
 
-.PHONY: deps build run test test-python flood-test clean bench bench-cluster cluster-demo bench-tools demo fuzz fuzz-api fuzz-api-quick soak browser-deps browser-test screenshots
+.PHONY: page-check deps build run test test-python flood-test clean bench bench-cluster cluster-demo bench-tools demo fuzz fuzz-api fuzz-api-quick soak browser-deps browser-test screenshots
 
 ## deps: install the system packages the build needs, when any is missing
 deps:
@@ -75,11 +75,18 @@ browser-deps: $(BROWSER_VENV_STAMP)
 ## browser-test: the operator's page (GET /) in Chromium against the debug serve and voxcore-sim,
 ## both started by the test on loopback; screenshots go to SCREENSHOTS (a temporary folder by default)
 SCREENSHOTS ?=
-browser-test: deps browser-deps
+browser-test: deps browser-deps page-check
 	$(SWIFT) build --product voxbridge-dispatch
 	$(SWIFT) build --product voxcore-sim
 	$(BROWSER_VENV)/bin/python Tests/Browser/operator_page_test.py --dispatch .build/debug/voxbridge-dispatch \
 	  --sim .build/debug/voxcore-sim $(if $(SCREENSHOTS),--screenshots $(SCREENSHOTS))
+
+## page-check: the operator page's script parses (node --check, where node is installed; without
+## node the browser test's own load is the check: a syntax error is a page error there)
+PAGE_SCRIPT = Sources/VoxBridgeDispatch/Page/operator.js
+page-check:
+	@if command -v node >/dev/null 2>&1; then node --check $(PAGE_SCRIPT) && echo "$(PAGE_SCRIPT): syntax ok (node --check)"; \
+	else echo "node not installed: $(PAGE_SCRIPT) is checked by the browser test's load"; fi
 
 ## screenshots: browser-test, keeping its screenshots in docs/screenshots (for the README)
 screenshots:

@@ -66,14 +66,36 @@ let package = Package(
             ]
         ),
 
-        // The cluster: the lease as a pure state machine, and its PostgreSQL driver.
+        // The cluster: the lease as a pure state machine and its PostgreSQL driver, and beside them
+        // the runtime (coordinator, path, forwarder, replicator), each on an injected clock.
         .target(
             name: "DispatchCluster",
             dependencies: [
+                "FleetPicker",
                 "SettingsStore",
                 "PostgresSettingsStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // The connection layer: limits, timeouts and accept pacing on NIO and Hummingbird's HTTP/1
+        // channel; no type of the service.
+        .target(
+            name: "DispatchHTTPServer",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
 
@@ -95,6 +117,7 @@ let package = Package(
                 "SettingsStore",
                 "PostgresSettingsStore",
                 "DispatchCluster",
+                "DispatchHTTPServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -108,6 +131,11 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            // The operator's page, compiled into the binary.
+            resources: [
+                .embedInCode("Page/operator.html"), .embedInCode("Page/operator.js"),
+                .embedInCode("Page/operator.css"), .embedInCode("Page/icon.svg"),
             ]
         ),
 
@@ -177,6 +205,15 @@ let package = Package(
             dependencies: [
                 "LoadKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .testTarget(
+            name: "DispatchHTTPServerTests",
+            dependencies: [
+                "DispatchHTTPServer",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .testTarget(name: "DispatchClusterTests", dependencies: ["DispatchCluster", "PostgresTestSupport"]),

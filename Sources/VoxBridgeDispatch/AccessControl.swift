@@ -1,3 +1,4 @@
+import DispatchHTTPServer
 import Hummingbird
 
 /// Who may call what, from the two tokens of the contract.

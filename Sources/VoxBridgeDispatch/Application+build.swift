@@ -1,3 +1,4 @@
+import DispatchHTTPServer
 import FleetPicker
 import HealthProber
 import Hummingbird
@@ -27,7 +28,7 @@ func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
     let prober = try HealthProber(configuration: configuration.proberConfiguration)
-    let events = FleetEventHub(maximumStreams: configuration.events.maximumStreams)
+    let events = EventStreamHub(maximumStreams: configuration.events.maximumStreams)
     let coordinator = FleetCoordinator(
         configuration: configuration.pickerConfiguration,
         prober: HealthProberAdapter(prober: prober, metrics: metrics),
@@ -49,33 +50,24 @@ func buildApplication(
     let follower = FleetListFollower(feed: feed, coordinator: coordinator, logger: logger)
     follower.refresh()
 
-    let access = AccessControl(adminToken: configuration.adminToken, pickToken: configuration.pickToken)
-    let router = buildRouter(
-        store: store, feed: feed, coordinator: coordinator, follower: follower, metrics: metrics, access: access,
-        prober: prober, events: events, cluster: cluster)
-    let fastPath = PickFastPathHandler.Dependencies(
-        coordinator: coordinator, follower: follower, metrics: metrics, access: access, cluster: cluster)
+    let runtime = FleetRuntime(
+        fleet: coordinator, follower: follower, metrics: metrics,
+        access: AccessControl(adminToken: configuration.adminToken, pickToken: configuration.pickToken), cluster: cluster)
+    let router = buildRouter(runtime: runtime, store: store, feed: feed, prober: prober, events: events)
     let connections = configuration.connectionConfiguration(fileLimit: FileLimit.current()?.soft ?? 1_024)
-    let gate = ConnectionGate(limit: connections.maxConnections, metrics: metrics)
-    // A batch of 0 (NIO's maxMessagesPerRead on the listening socket) crashes at the first accept.
-    precondition(connections.acceptBatch >= 1, "a batch of accepts takes at least one connection")
     var application = Application(
         responder: JSONErrorResponder(inner: AllowedMethodsResponder(router: router)),
         // Per connection: the limit, the timeouts, and the fast path that answers ready picks
         // before the router. No Hummingbird idle timeout: it would not see the fast path's picks.
-        server: HTTPServerBuilder { responder in
-            DispatchHTTPChannel(responder: responder, configuration: connections, gate: gate, metrics: metrics, fastPath: fastPath)
-        },
+        server: .gatedHTTP1(
+            configuration: connections, gate: ConnectionGate(limit: connections.maxConnections, metrics: metrics), metrics: metrics,
+            serviceHandlers: { [PickFastPathHandler(runtime)] }),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), backlog: connections.listenBacklog),
         onServerRunning: { channel in
-            // Accepts are spaced (AcceptPacer) from here on, so a flood of new connections is
-            // bounded in how long it can hold up the connections already open. Set on the
-            // listening channel's loop, where its synchronous options and pipeline live.
+            // Accepts are spaced from here on, so a flood of new connections is bounded in how
+            // long it can hold up the connections already open.
             do {
-                try await channel.eventLoop.submit {
-                    try channel.syncOptions?.setOption(ChannelOptions.maxMessagesPerRead, value: connections.acceptBatch)
-                    try channel.pipeline.syncOperations.addHandler(AcceptPacer(interval: connections.acceptInterval), position: .first)
-                }.get()
+                try await AcceptPacer.install(on: channel, configuration: connections)
             } catch {
                 logger.error("could not space accepts on the listening socket (\(error)); new connections are taken as fast as they come")
             }
@@ -89,8 +81,7 @@ func buildApplication(
     application.addServices(
         StoreFollowService(feed: feed, metrics: metrics, logger: logger),
         ProberService(prober: prober), BackgroundProbeService(coordinator: coordinator),
-        FleetEventService(hub: events, coordinator: coordinator, follower: follower, metrics: metrics,
-                          configuration: configuration.events, cluster: cluster))
+        FleetEventService(hub: events, runtime: runtime, configuration: configuration.events))
     // Hummingbird stops its server before these services: the last decisions are sent to the
     // members once the requests are answered. (The lease is given up before the server drains:
     // `serve` runs ClusterService beside the application.)
@@ -103,15 +94,11 @@ func buildApplication(
 /// The router with every route of the API (wrapped in ``AllowedMethodsResponder`` and
 /// ``JSONErrorResponder`` by the application).
 func buildRouter(
+    runtime: FleetRuntime,
     store: any FleetSettingsStore,
     feed: any FleetChangeFeed,
-    coordinator: FleetCoordinator<EventLoopClock>,
-    follower: FleetListFollower,
-    metrics: DispatchMetrics,
-    access: AccessControl,
     prober: HealthProber,
-    events: FleetEventHub,
-    cluster: ClusterParts? = nil
+    events: EventStreamHub
 ) -> Router<DispatchRequestContext> {
     let router = Router(context: DispatchRequestContext.self)
 
@@ -120,7 +107,7 @@ func buildRouter(
     router.get("/health") { _, _ in
         var reasons: [String] = []
         if case .unavailable(let reason) = feed.availability { reasons.append("settings store unreachable: \(reason)") }
-        if cluster?.coordinator.role() == .degraded {
+        if runtime.cluster?.coordinator.role() == .degraded {
             reasons.append("cluster database unreachable: this instance decides alone")
         }
         let body: JSONValue = reasons.isEmpty
@@ -129,12 +116,12 @@ func buildRouter(
         return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: body.encoded())))
     }
-    SettingsController(store: store, access: access).addRoutes(to: router)
-    PickController(coordinator: coordinator, follower: follower, metrics: metrics, access: access, cluster: cluster).addRoutes(to: router)
-    ClusterController(cluster: cluster, coordinator: coordinator, metrics: metrics, access: access).addRoutes(to: router)
-    FleetStatusController(coordinator: coordinator, follower: follower, metrics: metrics, access: access, cluster: cluster).addRoutes(to: router)
-    FleetEventsController(hub: events, access: access).addRoutes(to: router)
-    FleetVerifyController(prober: prober, access: access).addRoutes(to: router)
+    SettingsController(store: store, access: runtime.access).addRoutes(to: router)
+    PickController(runtime: runtime).addRoutes(to: router)
+    ClusterController(runtime: runtime).addRoutes(to: router)
+    FleetStatusController(runtime: runtime).addRoutes(to: router)
+    FleetEventsController(hub: events, access: runtime.access).addRoutes(to: router)
+    FleetVerifyController(prober: prober, access: runtime.access).addRoutes(to: router)
     OperatorPageController().addRoutes(to: router)
     return router
 }

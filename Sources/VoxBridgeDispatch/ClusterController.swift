@@ -1,3 +1,5 @@
+import DispatchHTTPServer
+import DispatchCluster
 import FleetPicker
 import Foundation
 import Hummingbird
@@ -5,31 +7,27 @@ import Hummingbird
 /// `GET /v1/cluster` (this instance's place in the cluster) and `POST /v1/cluster/reservations`
 /// (the reservations another member decided, from its ``ReservationReplicator``).
 struct ClusterController: Sendable {
-    /// The cluster's parts; `nil` outside a cluster (role `single`).
-    let cluster: ClusterParts?
-    /// The fleet the batches' reservations and releases are applied to.
-    let coordinator: FleetCoordinator<EventLoopClock>
-    /// Counts the reservations adopted.
-    let metrics: DispatchMetrics
-    /// Both routes need the pick token (or the admin token).
-    let access: AccessControl
+    /// The fleet the batches' reservations and releases are applied to, the metrics that count
+    /// them, the tokens (both routes need the pick or the admin token), and the cluster's parts
+    /// (`nil` outside a cluster: role `single`).
+    let runtime: FleetRuntime
 
     /// Adds `GET /v1/cluster` and `POST /v1/cluster/reservations`.
     func addRoutes(to router: Router<some RequestContext>) {
         router.get("/v1/cluster") { request, _ in
-            try access.requirePicker(request)
-            let status = cluster?.coordinator.status() ?? .single
+            try runtime.access.requirePicker(request)
+            let status = runtime.cluster?.coordinator.status() ?? .single
             return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: status.json.encoded())))
         }
-        router.post(RouterPath(ReservationReplicator.path)) { request, _ in try await self.receive(request) }
+        router.post(RouterPath(ReservationChange.path)) { request, _ in try await self.receive(request) }
     }
 
     /// Applies a batch: adopts the reservations made, applies the releases (with their
     /// reasons, so a `busy` or `failed` server is held back here too). Unknown releases are
     /// skipped: the reservation may have settled here already.
     private func receive(_ request: Request) async throws -> Response {
-        try access.requirePicker(request)
+        try runtime.access.requirePicker(request)
         let body = try await RequestBody.collect(request, limit: DispatchConfiguration.maximumRequestBodyBytes)
         let shape = #"{"made": [{"id": "…", "server": "…"}], "released": [{"id": "…", "reason": "not_placed" | "busy" | "failed"}]}"#
         guard let object = try RequestBody.json(body, expected: shape) as? [String: Any],
@@ -50,15 +48,15 @@ struct ClusterController: Sendable {
             }
             releases.append((id, reason))
         }
-        guard cluster != nil else {
+        guard runtime.cluster != nil else {
             throw APIError(status: .conflict, code: "not_in_cluster", message: "this instance is not in a cluster (serve without --advertise-url)")
         }
-        let adopted = coordinator.adoptReservations(reservations)
+        let adopted = runtime.fleet.adoptReservations(reservations)
         var applied = 0
-        for release in releases where coordinator.release(reservationID: release.id, reason: release.reason) {
+        for release in releases where runtime.fleet.release(reservationID: release.id, reason: release.reason) {
             applied += 1
         }
-        metrics.recordReservationsAdopted(adopted)
+        runtime.metrics.recordReservationsAdopted(adopted)
         let json = JSONValue.object(["adopted": .int(adopted), "released": .int(applied)]).encoded()
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
     }

@@ -1,21 +1,25 @@
+import DispatchHTTPServer
 import DispatchCluster
 import FleetPicker
 import Foundation
+import Hummingbird
 import Logging
 import PostgresSettingsStore
 import SettingsStore
 
 /// What an instance in a cluster runs beside the single-instance service: the lease's
-/// coordinator, the forwarder to the leader, and the reservations' replicator. Made by `serve`
-/// with `--advertise-url`, closed by it after the server stopped (the forwarder serves requests
-/// until the very end of graceful shutdown).
+/// coordinator, the path a request takes to the leader, and the reservations' replicator, all on
+/// the continuous clock. Made by `serve` with `--advertise-url`, closed by it after the server
+/// stopped (the forwarder serves requests until the very end of graceful shutdown).
 struct ClusterParts: Sendable {
     /// The lease, the members, and the route of each request.
-    let coordinator: ClusterCoordinator
+    let coordinator: ClusterCoordinator<ContinuousClock>
     /// Sends requests to the leader, and batches to the members.
     let forwarder: ClusterForwarder
+    /// Decides, forwards or waits for each pick and release.
+    let path: ClusterPath<ContinuousClock>
     /// Sends this instance's decisions to the other members.
-    let replicator: ReservationReplicator
+    let replicator: ReservationReplicator<ContinuousClock>
 
     /// Joins the cluster of instances sharing `storeURL`: creates the lease's tables when
     /// missing; the lease itself is taken or followed once the services run.
@@ -33,18 +37,41 @@ struct ClusterParts: Sendable {
             await lease.close()
             throw error
         }
-        let coordinator = ClusterCoordinator(configuration: leaseConfiguration, lease: lease, metrics: metrics, logger: logger)
+        let clock = ContinuousClock()
+        let coordinator = ClusterCoordinator(configuration: leaseConfiguration, lease: lease, metrics: metrics, logger: logger, clock: clock)
         // A forward waits as long as the leader may take on a pick that waits for probes.
-        let forwarder = ClusterForwarder(selfURL: advertiseURL, timeout: configuration.probeTimeout + .seconds(1))
+        let forwarder = ClusterForwarder(
+            selfURL: advertiseURL, timeout: configuration.probeTimeout + .seconds(1),
+            memberToken: configuration.pickToken ?? configuration.adminToken)
         let replicator = ReservationReplicator(
-            coordinator: coordinator, forwarder: forwarder, token: configuration.pickToken ?? configuration.adminToken, metrics: metrics)
-        return ClusterParts(coordinator: coordinator, forwarder: forwarder, replicator: replicator)
+            selfURL: advertiseURL, peers: { coordinator.peers() }, sender: forwarder, metrics: metrics, clock: clock)
+        return ClusterParts(
+            coordinator: coordinator, forwarder: forwarder,
+            path: ClusterPath(coordinator: coordinator, forwarder: forwarder, metrics: metrics, clock: clock),
+            replicator: replicator)
+    }
+
+    /// Answers a pick or a release through the cluster: `decide` here while this instance
+    /// decides, the leader's answer otherwise; 503 `not_leader` or `no_leader` when nobody could.
+    func answer(_ request: Request, body: ByteBuffer, decide: (Int64?) async throws -> Response?) async throws -> Response {
+        do {
+            return try await path.answer(request.head, body: body, decide: decide) { answer in
+                Response(status: answer.status, headers: answer.headers, body: .init(byteBuffer: answer.body))
+            }
+        } catch ClusterPathError.notLeader(let leader) {
+            throw APIError(status: .serviceUnavailable, code: "not_leader",
+                           message: "this instance does not lead the cluster" + (leader.map { "; \($0) does" } ?? ""),
+                           headers: [ClusterForwarder.notLeaderHeader: leader ?? ""])
+        } catch ClusterPathError.noLeader {
+            throw APIError(status: .serviceUnavailable, code: "no_leader",
+                           message: "no instance of the cluster leads just now (a takeover is under way); try again")
+        }
     }
 
     /// After a pick decided under `fencing` (the route's or the fast path's): whether it may be
     /// answered. When the lease ended while deciding, the reservation is undone and the caller
     /// routes the request again; otherwise a reservation made is queued for the other members.
-    func commit(_ outcome: PickOutcome, fencing: Int64?, on fleet: FleetCoordinator<EventLoopClock>) -> Bool {
+    func commit(_ outcome: PickOutcome, fencing: Int64?, on fleet: ServiceFleet) -> Bool {
         guard coordinator.confirm(fencing: fencing) else {
             if case .picked(let pick) = outcome { _ = fleet.release(reservationID: pick.reservationID) }
             return false

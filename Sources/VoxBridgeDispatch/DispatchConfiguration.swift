@@ -1,4 +1,5 @@
 import DispatchCluster
+import DispatchHTTPServer
 import FleetPicker
 import HealthProber
 import NIOCore
@@ -53,7 +54,7 @@ struct DispatchConfiguration: Sendable, Equatable {
     /// before it is closed.
     var idleTimeout: Duration = .seconds(60)
     /// The most connections served at once; past it new connections are closed at once. `nil`:
-    /// derived from the process's file limit (``defaultMaxConnections(fileLimit:)``) at start.
+    /// derived from the process's file limit (``HTTPConnectionConfiguration/defaultMaxConnections(fileLimit:)``) at start.
     var maxConnections: Int? = nil
 
     /// The picker's rules from these options.
@@ -71,10 +72,11 @@ struct DispatchConfiguration: Sendable, Equatable {
     /// The HTTP server's timeouts and connection limit from these options; without
     /// `--max-connections`, the limit is derived from `fileLimit` (the process's soft limit).
     func connectionConfiguration(fileLimit: Int) -> HTTPConnectionConfiguration {
-        HTTPConnectionConfiguration(
-            requestTimeout: .nanoseconds(requestTimeout.nanoseconds),
-            idleTimeout: .nanoseconds(idleTimeout.nanoseconds),
-            maxConnections: maxConnections ?? Self.defaultMaxConnections(fileLimit: fileLimit))
+        var connections = HTTPConnectionConfiguration()
+        connections.requestTimeout = .nanoseconds(requestTimeout.nanoseconds)
+        connections.idleTimeout = .nanoseconds(idleTimeout.nanoseconds)
+        connections.maxConnections = maxConnections ?? HTTPConnectionConfiguration.defaultMaxConnections(fileLimit: fileLimit)
+        return connections
     }
 
     /// The SQLite file used when neither `--db` nor `--store` is given.
@@ -82,20 +84,6 @@ struct DispatchConfiguration: Sendable, Equatable {
 
     /// The largest request body accepted, on every route (an `exclude` list of 256 long URLs fits).
     static let maximumRequestBodyBytes = 1 << 20
-
-    /// The default connection limit for a process allowed `fileLimit` descriptors: the limit less
-    /// a reserve of a quarter of it, and at least 1,024 (half the limit below 2,048).
-    ///
-    /// Why a reserve: the process needs descriptors beside its connections (the SQLite file and
-    /// its WAL and shared-memory files, one socket and resolver pair per health probe in flight
-    /// for up to 256 fleet servers, the event loops' epoll and event descriptors, and one for a
-    /// moment for each connection accepted only to be refused). Without it a flood of
-    /// connections would leave none for health probes or the database, and healthy fleet
-    /// servers would be marked down.
-    static func defaultMaxConnections(fileLimit: Int) -> Int {
-        let reserve = max(fileLimit / 4, min(1_024, fileLimit / 2))
-        return max(1, fileLimit - reserve)
-    }
 
     /// Whether `host` names a loopback address, which is all that may be bound without an admin
     /// token: with no token, settings writes are open, so only local callers may reach them.

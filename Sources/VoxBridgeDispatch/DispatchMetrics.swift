@@ -1,4 +1,8 @@
+import DispatchCluster
+import DispatchHTTPServer
 import CoreMetrics
+import DispatchCluster
+import DispatchHTTPServer
 import FleetPicker
 import Prometheus
 import Synchronization
@@ -9,7 +13,7 @@ import Synchronization
 /// Counters and the pick histogram go through swift-metrics with this registry's factory; the
 /// per-server gauges are set from the picker's snapshot when `/metrics` is scraped, which keeps
 /// them exact and drops the series of servers that left the list.
-final class DispatchMetrics: Sendable {
+final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
     /// Upper bounds of the pick-duration buckets: a fresh pick takes microseconds, a pick that
     /// waits for probes up to the probe timeout.
     static let pickDurationBuckets: [Duration] = [
@@ -221,19 +225,5 @@ final class DispatchMetrics: Sendable {
             reservationsInFlight.set(to: Double(reserved))
         }
         return registry.emitToBuffer()
-    }
-}
-
-extension Duration {
-    /// The whole nanoseconds of this duration, for swift-metrics timers.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-
-    /// The duration in milliseconds, for JSON answers.
-    var milliseconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) * 1_000 + Double(attoseconds) / 1e15
     }
 }

@@ -1,3 +1,4 @@
+import DispatchHTTPServer
 import ArgumentParser
 import Foundation
 import Logging

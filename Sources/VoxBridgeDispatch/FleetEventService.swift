@@ -1,3 +1,4 @@
+import DispatchHTTPServer
 import FleetPicker
 import Foundation
 import NIOCore
@@ -7,13 +8,11 @@ import ServiceLifecycle
 /// changes state) and publishes it to the open `GET /v1/fleet/events` streams; at graceful
 /// shutdown it ends them all.
 struct FleetEventService: Service {
-    let hub: FleetEventHub
-    let coordinator: FleetCoordinator<EventLoopClock>
-    let follower: FleetListFollower
-    let metrics: DispatchMetrics
+    let hub: EventStreamHub
+    /// The fleet, its list and the metrics; in a cluster, where the events say which instance
+    /// decides.
+    let runtime: FleetRuntime
     let configuration: FleetEventConfiguration
-    /// In a cluster, where the events say which instance decides.
-    var cluster: ClusterParts? = nil
 
     func run() async throws {
         // Graceful shutdown cancels the loop, then every stream ends. (Each stream also ends by
@@ -37,16 +36,16 @@ struct FleetEventService: Service {
 
     /// The event's JSON: what `GET /v1/fleet` answers, plus `totals` and `cluster` (who decides).
     func document(rates: inout RateWindow) -> JSONValue {
-        let version = follower.refresh()
-        let servers = coordinator.snapshot()
+        let version = runtime.follower.refresh()
+        let servers = runtime.fleet.snapshot()
         let now = ContinuousClock.now
         let wallNow = Date.now
-        let counts = metrics.counts()
+        let counts = runtime.metrics.counts()
         let totals = FleetTotals(servers: servers, counts: counts, rates: rates.add(counts, at: now),
                                  generatedAt: FleetStatusDocument.timestamp(wallNow))
         var members = FleetStatusDocument.members(version: version, servers: servers, now: now, wallNow: wallNow)
         members["totals"] = totals.json
-        members["cluster"] = (cluster?.coordinator.status() ?? .single).summary
+        members["cluster"] = (runtime.cluster?.coordinator.status() ?? .single).summary
         return .object(members)
     }
 

@@ -1,3 +1,4 @@
+import DispatchHTTPServer
 import HTTPTypes
 import Hummingbird
 import ServiceLifecycle
@@ -8,7 +9,7 @@ import ServiceLifecycle
 /// once, then at least once a second. The pick token guards it like `GET /v1/fleet`
 /// (`EventSource` cannot send headers: the page reads the stream with `fetch`).
 struct FleetEventsController: Sendable {
-    let hub: FleetEventHub
+    let hub: EventStreamHub
     let access: AccessControl
 
     static let headers: HTTPFields = [
@@ -29,7 +30,7 @@ struct FleetEventsController: Sendable {
 
     private func events(_ request: Request) throws -> Response {
         try access.requirePicker(request)
-        let subscription: FleetEventHub.Subscription
+        let subscription: EventStreamHub.Subscription
         do {
             subscription = try hub.subscribe()
         } catch .full {

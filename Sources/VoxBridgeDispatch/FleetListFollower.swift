@@ -1,3 +1,4 @@
+import DispatchHTTPServer
 import FleetPicker
 import Logging
 import SettingsStore
@@ -12,12 +13,12 @@ import Synchronization
 /// disk error), picks go on with the list already loaded.
 final class FleetListFollower: Sendable {
     private let feed: any FleetChangeFeed
-    private let coordinator: FleetCoordinator<EventLoopClock>
+    private let coordinator: ServiceFleet
     private let logger: Logger
     /// The version of the list in use; `nil` before the first one is applied.
     private let version = Mutex<Int?>(nil)
 
-    init(feed: any FleetChangeFeed, coordinator: FleetCoordinator<EventLoopClock>, logger: Logger) {
+    init(feed: any FleetChangeFeed, coordinator: ServiceFleet, logger: Logger) {
         self.feed = feed
         self.coordinator = coordinator
         self.logger = logger

@@ -1,3 +1,4 @@
+import DispatchHTTPServer
 import FleetPicker
 
 /// The fleet at a glance, for the operator's page: the `totals` member of each event of

@@ -1,3 +1,5 @@
+import DispatchHTTPServer
+import DispatchCluster
 import FleetPicker
 import Foundation
 import Hummingbird
@@ -10,14 +12,11 @@ import SettingsStore
 /// channel pipeline; this route answers every other pick: those that wait for probes, and every
 /// error. Both render the answer with ``answerBody(for:elapsed:allocator:)``.
 ///
-/// In a cluster (`cluster` set), a pick or release is decided here only while this instance
-/// leads or decides alone; otherwise it is forwarded to the leader (``ClusterPath``).
+/// In a cluster, a pick or release is decided here only while this instance leads or decides
+/// alone; otherwise it is forwarded to the leader (``ClusterParts/answer(_:body:decide:)``).
 struct PickController: Sendable {
-    let coordinator: FleetCoordinator<EventLoopClock>
-    let follower: FleetListFollower
-    let metrics: DispatchMetrics
-    let access: AccessControl
-    var cluster: ClusterParts? = nil
+    /// The fleet, the tokens, the metrics and the cluster.
+    let runtime: FleetRuntime
 
     func addRoutes(to router: Router<some RequestContext>) {
         router.post("/v1/pick") { request, _ in try await self.pick(request) }
@@ -25,12 +24,12 @@ struct PickController: Sendable {
     }
 
     private func pick(_ request: Request) async throws -> Response {
-        try access.requirePicker(request)
+        try runtime.access.requirePicker(request)
         let body = try await RequestBody.collect(request, limit: DispatchConfiguration.maximumRequestBodyBytes)
         let excluded = try Self.excludedServers(in: body)
         // Without a cluster a decision is never undone, so there is always an answer.
-        guard let cluster else { return try await decidePick(excluding: excluded, fencing: nil)! }
-        return try await ClusterPath(parts: cluster, metrics: metrics).answer(request, body: body) { fencing in
+        guard let cluster = runtime.cluster else { return try await decidePick(excluding: excluded, fencing: nil)! }
+        return try await cluster.answer(request, body: body) { fencing in
             try await decidePick(excluding: excluded, fencing: fencing)
         }
     }
@@ -38,18 +37,12 @@ struct PickController: Sendable {
     /// Decides a pick here, under `fencing` (the lease term, in a cluster). `nil` when the
     /// lease ended while deciding: the reservation is undone and the cluster path routes again.
     private func decidePick(excluding excluded: Set<String>, fencing: Int64?) async throws -> Response? {
-        let start = ContinuousClock.now
-        follower.refresh()
-        let outcome = await coordinator.pick(excluding: excluded)
-        if let cluster, !cluster.commit(outcome, fencing: fencing, on: coordinator) { return nil }
-        let elapsed = ContinuousClock.now - start
-        metrics.recordPick(outcome, duration: elapsed)
-
-        switch outcome {
+        guard let decision = await runtime.pick(excluding: excluded, fencing: fencing) else { return nil }
+        switch decision.outcome {
         case .picked(let pick):
             var headers: HTTPFields = [.contentType: Self.answerContentType]
             if let fencing { headers[ClusterForwarder.fencingHeader] = String(fencing) }
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: Self.answerBody(for: pick, elapsed: elapsed)))
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: Self.answerBody(for: pick, elapsed: decision.elapsed)))
         case .fleetEmpty:
             throw APIError(status: .serviceUnavailable, code: "fleet_empty",
                            message: "the voxcore_fleet list is empty: add fleet servers with PUT /v1/settings/voxcore_fleet or `voxbridge-dispatch fleet add`")
@@ -64,23 +57,23 @@ struct PickController: Sendable {
     }
 
     private func release(_ request: Request) async throws -> Response {
-        try access.requirePicker(request)
+        try runtime.access.requirePicker(request)
         let body = try await RequestBody.collect(request, limit: DispatchConfiguration.maximumRequestBodyBytes)
         let (id, reason) = try Self.releaseRequest(in: body)
-        guard let cluster else { return try decideRelease(id: id, reason: reason) }
-        return try await ClusterPath(parts: cluster, metrics: metrics).answer(request, body: body) { _ in
+        guard let cluster = runtime.cluster else { return try decideRelease(id: id, reason: reason) }
+        return try await cluster.answer(request, body: body) { _ in
             try decideRelease(id: id, reason: reason)
         }
     }
 
     /// Applies a release here (and sends it to the other members, in a cluster).
     private func decideRelease(id: String, reason: ReleaseReason) throws -> Response {
-        guard coordinator.release(reservationID: id, reason: reason) else {
+        guard runtime.fleet.release(reservationID: id, reason: reason) else {
             throw APIError(status: .notFound, code: "unknown_reservation",
                            message: "no reservation \(id): it was released, settled by a newer health report, or expired")
         }
-        cluster?.replicator.released(id: id, reason: reason)
-        metrics.recordRelease(reason)
+        runtime.cluster?.replicator.released(id: id, reason: reason)
+        runtime.metrics.recordRelease(reason)
         let json = JSONValue.object([
             "released": .bool(true), "reservation_id": .string(id), "reason": .string(reason.rawValue),
         ]).encoded()

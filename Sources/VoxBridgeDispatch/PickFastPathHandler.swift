@@ -1,3 +1,5 @@
+import DispatchCluster
+import DispatchHTTPServer
 import FleetPicker
 import HTTPTypes
 import NIOCore
@@ -40,22 +42,13 @@ final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
-    /// What answering a pick needs; one value shared by every connection's handler.
-    struct Dependencies: Sendable {
-        var coordinator: FleetCoordinator<EventLoopClock>
-        var follower: FleetListFollower
-        var metrics: DispatchMetrics
-        var access: AccessControl
-        var cluster: ClusterParts? = nil
-    }
-
     /// A pick whose head has arrived and whose body is being read.
     private struct HeldPick {
         var head: HTTPRequest
         var body: ByteBuffer
     }
 
-    private let dependencies: Dependencies
+    private let runtime: FleetRuntime
     private var held: HeldPick?
     /// Requests handed to the router whose answers are not yet written (each answer ends with
     /// an `.end` part on its way out).
@@ -67,8 +60,8 @@ final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var date = HTTPDateHeader()
 
     /// A handler for one connection.
-    init(_ dependencies: Dependencies) {
-        self.dependencies = dependencies
+    init(_ runtime: FleetRuntime) {
+        self.runtime = runtime
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -189,25 +182,18 @@ final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The body of the 200 answer to `pick` and the lease term it was decided under, or `nil`
     /// when the route must answer it.
     private func answer(_ pick: HeldPick, allocator: ByteBufferAllocator) -> (ByteBuffer, Int64?)? {
-        guard (try? dependencies.access.requirePicker(pick.head.headerFields)) != nil,
+        guard (try? runtime.access.requirePicker(pick.head.headerFields)) != nil,
             let excluded = try? PickController.excludedServers(in: pick.body)
         else { return nil }
         var fencing: Int64? = nil
-        if let cluster = dependencies.cluster {
+        if let cluster = runtime.cluster {
             guard case .decide(let term) = cluster.coordinator.route() else { return nil }
             fencing = term
         }
-        let start = ContinuousClock.now
-        dependencies.follower.refresh()
-        guard case .picked(let chosen)? = dependencies.coordinator.pickWithoutWaiting(excluding: excluded) else { return nil }
-        // The lease ended while deciding: undone; the route sends it where it belongs.
-        if let cluster = dependencies.cluster, !cluster.commit(.picked(chosen), fencing: fencing, on: dependencies.coordinator) {
-            return nil
-        }
-        let elapsed = ContinuousClock.now - start
-        dependencies.metrics.recordPick(.picked(chosen), duration: elapsed)
-        dependencies.metrics.recordPickAnsweredInPipeline()
-        return (PickController.answerBody(for: chosen, elapsed: elapsed, allocator: allocator), fencing)
+        // `nil` also when the lease ended while deciding: undone; the route sends it where it belongs.
+        guard let decision = runtime.pickNow(excluding: excluded, fencing: fencing), case .picked(let chosen) = decision.outcome else { return nil }
+        runtime.metrics.recordPickAnsweredInPipeline()
+        return (PickController.answerBody(for: chosen, elapsed: decision.elapsed, allocator: allocator), fencing)
     }
 
     /// Passes a held pick's head and body on to the router, as if this handler were not there.

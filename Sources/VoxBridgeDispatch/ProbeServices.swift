@@ -1,3 +1,4 @@
+import DispatchHTTPServer
 import FleetPicker
 import HealthProber
 import Logging
@@ -5,7 +6,7 @@ import ServiceLifecycle
 
 /// Runs the coordinator's background probes of down servers until graceful shutdown.
 struct BackgroundProbeService: Service {
-    let coordinator: FleetCoordinator<EventLoopClock>
+    let coordinator: ServiceFleet
 
     func run() async throws {
         await cancelWhenGracefulShutdown {

@@ -1,3 +1,5 @@
+import DispatchCluster
+import DispatchHTTPServer
 import ArgumentParser
 import Foundation
 import Hummingbird

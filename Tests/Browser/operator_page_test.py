@@ -95,11 +95,12 @@ class Sim:
 
 
 class Serve:
-    """voxbridge-dispatch serve with both tokens set, on a given port or a free one."""
+    """voxbridge-dispatch serve with both tokens set (or none), on a given port or a free one."""
 
-    def __init__(self, binary, db, log, port=0):
+    def __init__(self, binary, db, log, port=0, tokens=True):
         env = {k: v for k, v in os.environ.items() if not k.startswith("VOXBRIDGE_")}
-        env.update(VOXBRIDGE_ADMIN_TOKEN=ADMIN, VOXBRIDGE_PICK_TOKEN=PICKER)
+        if tokens:
+            env.update(VOXBRIDGE_ADMIN_TOKEN=ADMIN, VOXBRIDGE_PICK_TOKEN=PICKER)
         self.log = open(log, "a")
         self.process = subprocess.Popen(
             [binary, "serve", "--host", "127.0.0.1", "--port", str(port), "--db", db, "--probe-timeout-ms", "300"],
@@ -204,6 +205,36 @@ def wait_until(predicate, timeout, interval=0.05):
     return predicate()
 
 
+def open_page_logs_nothing(binary, work, server, checks):
+    """With no tokens set: the page, its icon included, loads with nothing at all in the console."""
+    serve = Serve(binary, os.path.join(work, "open.sqlite"), os.path.join(work, "open.log"), tokens=False)
+    try:
+        status, _ = request(serve.base + "/v1/settings/voxcore_fleet", "PUT", None, {"voxcore_fleet": [server]})
+        checks.check("without tokens, the local fleet list is saved", status == 200)
+        for path in ("/favicon.ico", "/ui/icon.svg"):
+            icon = urllib.request.urlopen(serve.base + path, timeout=5)
+            checks.check(f"{path} answers an SVG icon", icon.status == 200
+                         and icon.headers["Content-Type"].startswith("image/svg+xml") and b"<svg" in icon.read())
+        messages = []
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.on("console", lambda message: messages.append(f"{message.type}: {message.text}")
+                    if message.type in ("error", "warning") else None)
+            page.on("pageerror", lambda error: messages.append(f"pageerror: {error}"))
+            page.goto(serve.base + "/")
+            page.wait_for_selector("#servers li.server", timeout=10000)
+            wait_js(page, "document.getElementById('connection').dataset.connection === 'live'", 10000)
+            page.wait_for_timeout(1500)
+            icon = page.evaluate("document.querySelector('link[rel=icon]')?.href")
+            browser.close()
+        checks.check("without tokens, the page names its icon", icon == serve.base + "/ui/icon.svg", str(icon))
+        checks.check("without tokens, loading the page logs no console error or warning (favicon included)",
+                     not messages, "; ".join(messages[:5]))
+    finally:
+        serve.stop()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dispatch", required=True)
@@ -246,8 +277,13 @@ def main():
             page.on("pageerror", lambda error: errors.append(f"pageerror: {error}"))
             page.goto(serve.base + "/")
 
-            # Read view: the pick token is asked for on the page.
+            # Read view: the pick token is asked for on the page. Until it is entered the only
+            # console errors are the browser's own lines for the documented 401 answers.
             page.wait_for_selector("#access:not([hidden])", timeout=5000)
+            before_token = list(network_errors)
+            checks.check("with a pick token, loading the page logs only the 401 before the token is entered",
+                         before_token and all("status of 401" in line for line in before_token) and not errors,
+                         "; ".join(before_token[:5] + errors[:5]))
             checks.check("the page asks for a token to read", "pick token" in page.text_content("#access-reason"))
             page.fill("#access-token", PICKER)
             page.press("#access-token", "Enter")
@@ -398,6 +434,7 @@ def main():
             browser.close()
         checks.check("no JavaScript or console errors", not errors, "; ".join(errors[:5]) or
                      f"{len(network_errors)} network-status lines from the provoked 401/412/400 answers and the restart ignored")
+        open_page_logs_nothing(args.dispatch, work, s0, checks)
     finally:
         serve.stop()
         sim.stop()

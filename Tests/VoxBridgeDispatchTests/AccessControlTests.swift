@@ -1,3 +1,4 @@
+import DispatchHTTPServer
 import HTTPTypes
 import Testing
 @testable import VoxBridgeDispatch

@@ -1,3 +1,4 @@
+import DispatchHTTPServer
 import Foundation
 import Logging
 import PostgresSettingsStore

@@ -1,9 +1,11 @@
+import NIOCore
 import Foundation
 @testable import VoxBridgeDispatch
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 @testable import SettingsStore
+import DispatchHTTPServer
 import Testing
 
 /// Runs the built `voxbridge-dispatch` executable, as an operator would.
@@ -214,13 +216,11 @@ struct CommandLineTests {
         let fromEnvironment = try ServeOptions.parse([]).resolve(environment: environment)
         #expect(fromEnvironment.requestTimeout == .seconds(2))
         #expect(fromEnvironment.idleTimeout == .seconds(5))
-        #expect(fromEnvironment.connectionConfiguration(fileLimit: 4_096) == HTTPConnectionConfiguration(
-            requestTimeout: .seconds(2), idleTimeout: .seconds(5), maxConnections: 100))
+        #expect(fromEnvironment.connectionConfiguration(fileLimit: 4_096) == .limits(requestTimeout: .seconds(2), idleTimeout: .seconds(5), maxConnections: 100))
 
         let given = try ServeOptions.parse(["--request-timeout-ms", "300", "--idle-timeout-ms", "400", "--max-connections", "7"])
             .resolve(environment: environment)
-        #expect(given.connectionConfiguration(fileLimit: 4_096) == HTTPConnectionConfiguration(
-            requestTimeout: .milliseconds(300), idleTimeout: .milliseconds(400), maxConnections: 7))
+        #expect(given.connectionConfiguration(fileLimit: 4_096) == .limits(requestTimeout: .milliseconds(300), idleTimeout: .milliseconds(400), maxConnections: 7))
     }
 
     /// Starts `serve --port 0` and reads the port from its "listening on" line, through a pipe.
@@ -320,5 +320,16 @@ struct CommandLineTests {
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("healthy, 7 of 16 workers free"))
         #expect(try SQLiteSettingsStore(path: db).fleetNow().list.urls == [healthy.url])
+    }
+}
+
+extension HTTPConnectionConfiguration {
+    /// The defaults with the three fields that `serve` options set.
+    static func limits(requestTimeout: TimeAmount, idleTimeout: TimeAmount, maxConnections: Int) -> Self {
+        var configuration = HTTPConnectionConfiguration()
+        configuration.requestTimeout = requestTimeout
+        configuration.idleTimeout = idleTimeout
+        configuration.maxConnections = maxConnections
+        return configuration
     }
 }

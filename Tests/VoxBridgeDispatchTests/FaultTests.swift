@@ -1,3 +1,4 @@
+import DispatchHTTPServer
 import CSQLite
 import Foundation
 @testable import SettingsStore

@@ -1,3 +1,4 @@
+import DispatchHTTPServer
 import Hummingbird
 import HummingbirdTesting
 import Logging

@@ -1,3 +1,4 @@
+import DispatchHTTPServer
 import FleetPicker
 import Foundation
 import HTTPTypes
@@ -49,7 +50,7 @@ struct PickFastPathHandlerTests {
     struct Fixture {
         let folder = TemporaryFolder()
         let prober = ReadyProber(["http://127.0.0.1:9001": 5, "http://127.0.0.1:9002": 9])
-        let coordinator: FleetCoordinator<EventLoopClock>
+        let coordinator: ServiceFleet
         let channel: EmbeddedChannel
         let recorder = UserEventRecorder()
 
@@ -67,10 +68,10 @@ struct PickFastPathHandlerTests {
             let follower = FleetListFollower(feed: SQLiteChangeFeed(store: store), coordinator: coordinator, logger: logger)
             follower.refresh()
             if warm { _ = await coordinator.pick() }
-            let dependencies = PickFastPathHandler.Dependencies(
-                coordinator: coordinator, follower: follower, metrics: DispatchMetrics(),
+            let runtime = FleetRuntime(
+                fleet: coordinator, follower: follower, metrics: DispatchMetrics(),
                 access: AccessControl(adminToken: nil, pickToken: pickToken))
-            channel = EmbeddedChannel(handlers: [PickFastPathHandler(dependencies), recorder])
+            channel = EmbeddedChannel(handlers: [PickFastPathHandler(runtime), recorder])
         }
 
         /// Sends one request's parts in one read.

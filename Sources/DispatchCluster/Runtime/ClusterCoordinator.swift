@@ -1,0 +1,266 @@
+import Logging
+import Synchronization
+
+/// This instance's place in the cluster: the lease's state, the members, and the decisions the
+/// request path asks of them. The round trips to the lease store run in ``runLease()`` and
+/// ``runHeartbeats()`` (``ClusterService``), one ``leaseRound()`` at a time; everything else is
+/// a lock, a read of the clock and an unlock. The clock is injected, so the tests drive
+/// takeovers with a test clock and a lease store in memory.
+///
+/// Lock discipline as in `FleetCoordinator`: the state sits in one `Mutex`; each step mutates it
+/// under the lock and collects what to do (log, metrics, wake the loop), unlocks, then does it.
+public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Duration {
+    /// Everything guarded by the lock.
+    struct Shared: Sendable {
+        var lease: LeaseState<C.Instant>
+        /// The members seen at the last heartbeat, and when it answered.
+        var members: [ClusterMember] = []
+        var membersReadAt: C.Instant?
+        /// The lease loop's sleep; cancelling it starts the next round trip at once.
+        var sleep: Task<Void, Never>?
+        /// The role last logged and shown in the metrics.
+        var reportedRole: ClusterRole?
+        /// Whether the last round trip failed (to log a failure once, and its end once).
+        var databaseFailing = false
+    }
+
+    /// The lease's timing.
+    public let configuration: LeaseConfiguration
+    /// The URL the other instances reach this one at.
+    public let selfURL: String
+    private let lease: any LeaseStore
+    private let metrics: any ClusterMetrics
+    private let clock: C
+    private let logger: Logger
+    private let shared: Mutex<Shared>
+
+    /// A coordinator that has not been to the database yet (role `electing`).
+    public init(configuration: LeaseConfiguration, lease: any LeaseStore, metrics: any ClusterMetrics, logger: Logger, clock: C) {
+        self.configuration = configuration
+        self.clock = clock
+        self.selfURL = lease.url
+        self.lease = lease
+        self.metrics = metrics
+        self.logger = logger
+        shared = Mutex(Shared(lease: LeaseState(configuration: configuration, identity: lease.identity, url: lease.url)))
+    }
+
+    // MARK: - The request path
+
+    /// The role at this instant.
+    public func role() -> ClusterRole {
+        let now = clock.now
+        return shared.withLock { $0.lease.role(now: now) }
+    }
+
+    /// What to do with a pick or a release now.
+    public func route() -> ClusterRoute {
+        switch role() {
+        case .leader(let fencing): .decide(fencing: fencing)
+        case .degraded: .decide(fencing: nil)
+        case .follower(let leaderURL, _): .forward(leaderURL: leaderURL)
+        case .electing: .wait
+        }
+    }
+
+    /// Whether a decision taken under `fencing` may still be answered: checked after deciding,
+    /// so a process frozen between ``route()`` and its decision never answers from a lease
+    /// that ended meanwhile (the decision is then undone by the caller).
+    public func confirm(fencing: Int64?) -> Bool {
+        switch role() {
+        case .leader(let current): current == fencing
+        case .degraded: fencing == nil
+        case .follower, .electing: false
+        }
+    }
+
+    /// A forward found `leaderURL` unreachable: stop trusting it and go to the database now.
+    public func leaderUnreachable(_ leaderURL: String) {
+        let now = clock.now
+        let sleep = shared.withLock { shared in
+            shared.lease.leaderUnreachable(leaderURL, now: now)
+            return shared.sleep
+        }
+        sleep?.cancel()
+    }
+
+    /// Waits, at most `timeout`, until the route is neither ``ClusterRoute/wait`` nor a forward
+    /// to `avoided` (a leader just found unreachable), looking every 5 ms; returns the route
+    /// then, whatever it is. A takeover ends within a lease's ttl and a poll interval.
+    public func routeAfterWaiting(atMost timeout: Duration, avoiding avoided: String?) async -> ClusterRoute {
+        let deadline = clock.now.advanced(by: timeout)
+        var route = route()
+        while route == .wait || (avoided != nil && route == .forward(leaderURL: avoided!)),
+            clock.now < deadline, !Task.isCancelled {
+            try? await clock.sleep(until: clock.now.advanced(by: .milliseconds(5)), tolerance: nil)
+            route = self.route()
+        }
+        return route
+    }
+
+    /// The other members' URLs, each once (an instance restarted on the same URL has two rows
+    /// until the old one is forgotten), for the reservations sent to them.
+    public func peers() -> [String] {
+        shared.withLock { shared in
+            var seen: Set<String> = [selfURL]
+            return shared.members.map(\.url).filter { seen.insert($0).inserted }
+        }
+    }
+
+    /// What `GET /v1/cluster` shows.
+    public func status() -> ClusterStatus {
+        let now = clock.now
+        return shared.withLock { shared in
+            let role = shared.lease.role(now: now)
+            let row = shared.lease.lastRow
+            let leaderURL: String? = switch role {
+            case .leader: selfURL
+            case .follower(let url, _): url
+            case .electing, .degraded: nil
+            }
+            let membersAge = shared.membersReadAt.map { $0.duration(to: now) } ?? .zero
+            return ClusterStatus(
+                role: role.name, selfURL: selfURL, leaderURL: leaderURL, identity: lease.identity,
+                fencing: row?.fencing, leaseHolder: row?.holderURL,
+                expiresIn: shared.lease.leaseExpiry.map { now.duration(to: $0) },
+                // Only while leading: an ended term would show as negative time.
+                termEndsIn: { if case .leader = role { shared.lease.termEnd.map { now.duration(to: $0) } } else { nil } }(),
+                databaseReachable: !shared.databaseFailing,
+                members: shared.members.map { member in
+                    ClusterStatus.Member(url: member.url, role: member.role, seenAgo: member.seenAgo + membersAge, isSelf: member.id == lease.identity)
+                })
+        }
+    }
+
+    // MARK: - The loops
+
+    /// Runs the lease and membership loops until the task is cancelled.
+    public func runLoops() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.runLease() }
+            group.addTask { await self.runHeartbeats() }
+        }
+    }
+
+    /// Takes or renews the lease, and follows it, until the task is cancelled (after
+    /// ``stepDown()`` it only reads it): one ``leaseRound()`` at a time, due as
+    /// ``LeaseState/nextAttemptDue(now:)`` says.
+    public func runLease() async {
+        while !Task.isCancelled {
+            let now = clock.now
+            let wait: Task<Void, Never>? = shared.withLock { shared in
+                guard let due = shared.lease.nextAttemptDue(now: now) else { return nil }
+                let clock = clock
+                let sleep = Task<Void, Never> { try? await clock.sleep(until: due, tolerance: nil) }
+                shared.sleep = sleep
+                return sleep
+            }
+            guard let wait else { return }
+            await withTaskCancellationHandler { await wait.value } onCancel: { wait.cancel() }
+            if Task.isCancelled { return }
+            await leaseRound()
+        }
+    }
+
+    /// One round trip to the lease store: takes or renews the lease (only reads it after
+    /// ``stepDown()``), applies the answer or the failure to the lease's state, and reports the
+    /// role.
+    public func leaseRound() async {
+        let steppedDown = shared.withLock { shared in
+            shared.sleep = nil
+            shared.lease.startAttempt(now: clock.now)
+            return shared.lease.steppedDown
+        }
+        do {
+            let row = try await steppedDown ? lease.read() : lease.takeOrRenew(ttl: configuration.ttl)
+            let now = clock.now
+            shared.withLock { _ = $0.lease.attemptSucceeded(row, now: now) }
+            noteDatabase(error: nil)
+        } catch {
+            let now = clock.now
+            shared.withLock { _ = $0.lease.attemptFailed(now: now) }
+            noteDatabase(error: error)
+        }
+        reportRole()
+    }
+
+    /// Writes this instance's membership row and reads the others', every `memberInterval`,
+    /// until the task is cancelled or ``stepDown()`` (which removes the row). A failed heartbeat
+    /// keeps the last list.
+    public func runHeartbeats() async {
+        while !Task.isCancelled, !shared.withLock({ $0.lease.steppedDown }) {
+            let roleName = role().name
+            if let members = try? await lease.heartbeat(role: roleName, timeout: configuration.memberTimeout) {
+                let now = clock.now
+                shared.withLock { shared in
+                    shared.members = members
+                    shared.membersReadAt = now
+                }
+            }
+            reportRole()
+            try? await clock.sleep(until: clock.now.advanced(by: configuration.memberInterval), tolerance: nil)
+        }
+    }
+
+    /// Stops deciding at once and for good, ends the term in the database so another instance
+    /// takes over without waiting for it to lapse, and removes this member's row. For graceful
+    /// shutdown, before the HTTP server drains: the lease loop goes on reading the lease, so
+    /// what the server still answers is forwarded to the next leader.
+    public func stepDown() async {
+        let now = clock.now
+        let fencing = shared.withLock { shared in
+            let fencing = shared.lease.stepDown(now: now)
+            shared.sleep?.cancel()
+            return fencing
+        }
+        if let fencing {
+            logger.info("cluster: stepping down, ending lease term \(fencing)")
+            try? await lease.release(fencing: fencing)
+        }
+        try? await lease.leave()
+        reportRole()
+    }
+
+    /// Closes the lease's connections.
+    public func close() async {
+        await lease.close()
+    }
+
+    /// Logs a change of role once, and sets the role metrics. Called after every round trip and
+    /// heartbeat, and at every scrape of `/metrics` (a role can change with time alone: a term
+    /// that ends, a database silent for too long).
+    public func reportRole() {
+        let now = clock.now
+        let change: (from: ClusterRole?, to: ClusterRole)? = shared.withLock { shared in
+            let role = shared.lease.role(now: now)
+            guard role != shared.reportedRole else { return nil }
+            defer { shared.reportedRole = role }
+            return (shared.reportedRole, role)
+        }
+        guard let change else { return }
+        metrics.setClusterRole(change.to.name, fencing: { if case .leader(let f) = change.to { f } else { nil } }())
+        switch change.to {
+        case .leader(let fencing):
+            logger.notice("cluster: this instance leads (lease term \(fencing)); picks and releases are decided here")
+        case .follower(let leaderURL, let fencing):
+            logger.info("cluster: following \(leaderURL) (lease term \(fencing)); picks and releases are forwarded to it")
+        case .electing:
+            if change.from != nil { logger.info("cluster: no instance leads; the lease is taken when it lapses") }
+        case .degraded:
+            logger.warning("cluster: degraded: PostgreSQL has not answered for \(configuration.ttl - configuration.safetyMargin); this instance decides alone until it does")
+        }
+    }
+
+    /// Logs the first failure of a run of failed round trips, and its end.
+    private func noteDatabase(error: (any Error)?) {
+        let (failingBefore, failingNow) = shared.withLock { shared in
+            defer { shared.databaseFailing = error != nil }
+            return (shared.databaseFailing, error != nil)
+        }
+        if failingNow, !failingBefore, let error {
+            logger.warning("cluster: the lease's round trip to PostgreSQL failed: \(error)")
+        } else if !failingNow, failingBefore {
+            logger.notice("cluster: PostgreSQL answers the lease's round trips again")
+        }
+    }
+}

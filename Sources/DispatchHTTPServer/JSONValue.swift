@@ -1,0 +1,44 @@
+import Foundation
+
+/// A JSON value built by the API for its answers, encoded with sorted keys and without escaped
+/// slashes so that URLs read as written.
+public enum JSONValue: Sendable, Equatable, Encodable {
+    case string(String)
+    case int(Int)
+    case double(Double)
+    case bool(Bool)
+    case null
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .int(let value): try container.encode(value)
+        case .double(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        case .null: try container.encodeNil()
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
+    }
+
+    /// The compact JSON text.
+    public func encoded() -> Data {
+        Self.encoder.encodeOrEmpty(self)
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+}
+
+extension JSONEncoder {
+    /// Encodes a value that cannot fail to encode (no non-finite doubles are ever built).
+    public func encodeOrEmpty(_ value: some Encodable) -> Data {
+        (try? encode(value)) ?? Data("{}".utf8)
+    }
+}
