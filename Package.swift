@@ -99,6 +99,18 @@ let package = Package(
             ]
         ),
 
+        // What the service counts: the Prometheus registry, its counters and gauges.
+        .target(
+            name: "ServiceMetrics",
+            dependencies: [
+                "FleetPicker",
+                "DispatchHTTPServer",
+                "DispatchCluster",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+
         // The callers' client: the dialout protocol over HTTP; shares only the wire format with the service.
         .target(
             name: "DispatchClient",
@@ -118,6 +130,7 @@ let package = Package(
                 "PostgresSettingsStore",
                 "DispatchCluster",
                 "DispatchHTTPServer",
+                "ServiceMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

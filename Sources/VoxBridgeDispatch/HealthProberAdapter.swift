@@ -1,3 +1,4 @@
+import ServiceMetrics
 import FleetPicker
 import HealthProber
 

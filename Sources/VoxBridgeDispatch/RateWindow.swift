@@ -1,3 +1,5 @@
+import ServiceMetrics
+
 /// The rates of the service's counters over the last few seconds, from samples taken by the
 /// event service (one per event).
 ///

@@ -1,3 +1,4 @@
+import ServiceMetrics
 import DispatchCluster
 import DispatchHTTPServer
 import ArgumentParser

@@ -1,3 +1,4 @@
+import ServiceMetrics
 import Logging
 import ServiceLifecycle
 import SettingsStore

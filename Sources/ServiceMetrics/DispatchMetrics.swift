@@ -13,16 +13,16 @@ import Synchronization
 /// Counters and the pick histogram go through swift-metrics with this registry's factory; the
 /// per-server gauges are set from the picker's snapshot when `/metrics` is scraped, which keeps
 /// them exact and drops the series of servers that left the list.
-final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
+public final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
     /// Upper bounds of the pick-duration buckets: a fresh pick takes microseconds, a pick that
     /// waits for probes up to the probe timeout.
-    static let pickDurationBuckets: [Duration] = [
+    public static let pickDurationBuckets: [Duration] = [
         .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
         .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
         .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500),
     ]
 
-    let registry: PrometheusCollectorRegistry
+    public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
     private let picked: CoreMetrics.Counter
     private let fleetEmpty: CoreMetrics.Counter
@@ -61,7 +61,7 @@ final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
     private let fleetEmptyCount = Atomic<Int>(0)
     private let probeCount = Atomic<Int>(0)
 
-    init() {
+    public init() {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets = ["voxbridge_pick_duration_seconds": Self.pickDurationBuckets]
@@ -94,29 +94,29 @@ final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
     }
 
     /// The roles `voxbridge_cluster_role` shows.
-    static let clusterRoleNames = ["single", "leader", "follower", "degraded"]
+    public static let clusterRoleNames = ["single", "leader", "follower", "degraded"]
 
     /// Sets `voxbridge_cluster_role` to `role` and `voxbridge_cluster_lease_term` to the term
     /// this instance leads under (0 when it does not lead).
-    func setClusterRole(_ role: String, fencing: Int64?) {
+    public func setClusterRole(_ role: String, fencing: Int64?) {
         for (name, gauge) in clusterRoles { gauge.set(to: name == role ? 1 : 0) }
         clusterFencing.set(to: Double(fencing ?? 0))
     }
 
     /// Counts one pick or release forwarded to the leader (`voxbridge_cluster_forwards_total`):
     /// `ok`, `unreachable`, `not_leader` or `leader_changed` (abandoned: another instance leads now).
-    func recordForward(result: String) {
+    public func recordForward(result: String) {
         clusterCounter("voxbridge_cluster_forwards_total", result: result).increment()
     }
 
     /// Counts one batch of reservations sent to a member, or changes dropped from a full
     /// queue (`voxbridge_cluster_replication_total`): `sent`, `failed` or `dropped`.
-    func recordReplication(result: String) {
+    public func recordReplication(result: String) {
         clusterCounter("voxbridge_cluster_replication_total", result: result).increment()
     }
 
     /// Counts reservations another member decided that this instance took on.
-    func recordReservationsAdopted(_ count: Int) {
+    public func recordReservationsAdopted(_ count: Int) {
         if count > 0 { reservationsAdopted.increment(by: count) }
     }
 
@@ -131,27 +131,27 @@ final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
     }
 
     /// Counts a connection admitted (`+1`) or closed (`-1`) in `voxbridge_http_connections_open`.
-    func recordConnectionsOpen(change: Int) {
+    public func recordConnectionsOpen(change: Int) {
         connectionsOpen.increment(by: Double(change))
     }
 
     /// Counts a connection refused because the connection limit was reached.
-    func recordConnectionRefused() {
+    public func recordConnectionRefused() {
         connectionsRefused.increment()
     }
 
     /// Counts a request closed (and answered 408 where it could be) by the request timeout.
-    func recordRequestTimedOut() {
+    public func recordRequestTimedOut() {
         requestsTimedOut.increment()
     }
 
     /// Counts a connection closed for waiting too long for a request.
-    func recordConnectionClosedIdle() {
+    public func recordConnectionClosedIdle() {
         connectionsClosedIdle.increment()
     }
 
     /// Counts one answered pick and its duration.
-    func recordPick(_ outcome: PickOutcome, duration: Duration) {
+    public func recordPick(_ outcome: PickOutcome, duration: Duration) {
         switch outcome {
         case .picked:
             picked.increment()
@@ -169,22 +169,22 @@ final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
     /// Counts one pick answered by ``PickFastPathHandler`` (after ``recordPick(_:duration:)``):
     /// of `voxbridge_picks_total{outcome="picked"}`, these needed neither probes nor the router.
     /// A falling share means picks wait for probes (a `--freshness-ms` short for the pick rate).
-    func recordPickAnsweredInPipeline() {
+    public func recordPickAnsweredInPipeline() {
         pickedInPipeline.increment()
     }
 
     /// Counts one accepted release by its reason.
-    func recordRelease(_ reason: ReleaseReason) {
+    public func recordRelease(_ reason: ReleaseReason) {
         releases[reason]?.increment()
     }
 
     /// Records whether the settings store can be reached (`voxbridge_store_up`).
-    func setStoreUp(_ up: Bool) {
+    public func setStoreUp(_ up: Bool) {
         storeUp.set(to: up ? 1 : 0)
     }
 
     /// Counts one finished probe; `result` is `ok` or the failure's code (`timeout`, …).
-    func recordProbe(result: String) {
+    public func recordProbe(result: String) {
         let counter = probeCounters.withLock { counters in
             if let counter = counters[result] { return counter }
             let counter = Counter(label: "voxbridge_probes_total", dimensions: [("result", result)], factory: factory)
@@ -196,14 +196,14 @@ final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
     }
 
     /// The pick and probe counts since start, for the totals of the event stream.
-    func counts() -> DispatchCounts {
+    public func counts() -> DispatchCounts {
         DispatchCounts(
             picked: pickedCount.load(ordering: .relaxed), noCapacity: noCapacityCount.load(ordering: .relaxed),
             fleetEmpty: fleetEmptyCount.load(ordering: .relaxed), probes: probeCount.load(ordering: .relaxed))
     }
 
     /// The Prometheus text for a scrape, with the per-server gauges taken from `servers`.
-    func render(servers: [ServerSnapshot<ContinuousClock.Instant>]) -> [UInt8] {
+    public func render(servers: [ServerSnapshot<ContinuousClock.Instant>]) -> [UInt8] {
         serverGauges.withLock { gauges in
             var current: [String: [Prometheus.Gauge]] = [:]
             var reserved = 0
