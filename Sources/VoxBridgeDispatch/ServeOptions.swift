@@ -3,63 +3,64 @@ import ArgumentParser
 import Foundation
 
 /// The `serve` options as typed on the command line; each one left out is read from the
-/// environment (`VOXBRIDGE_` + its name in capitals with `_` for `-`), then defaulted.
+/// environment (`VOXBRIDGE_` + its name in capitals with `_` for `-`), then defaulted. Names,
+/// ranges and help come from ``ServeOption``.
 struct ServeOptions: ParsableArguments {
-    @Option(help: "Address to bind (default 127.0.0.1; only loopback without VOXBRIDGE_ADMIN_TOKEN).")
+    @Option(name: .customLong(ServeOption.host.name), help: ServeOption.host.helpText)
     var host: String?
 
-    @Option(help: "Port to bind; 0 picks a free port (default 8080).")
+    @Option(name: .customLong(ServeOption.port.name), help: ServeOption.port.helpText)
     var port: Int?
 
-    @Option(help: "SQLite settings database (default voxbridge.sqlite).")
+    @Option(name: .customLong(ServeOption.db.name), help: ServeOption.db.helpText)
     var db: String?
 
-    @Option(help: "PostgreSQL settings store, postgres://USER@HOST:PORT/DATABASE, shared by several instances (instead of --db).")
+    @Option(name: .customLong(ServeOption.store.name), help: ServeOption.store.helpText)
     var store: String?
 
-    @Option(name: .customLong("advertise-url"), help: "With --store: join the cluster of instances sharing that database; the http://HOST:PORT the others reach this one at.")
+    @Option(name: .customLong(ServeOption.advertiseURL.name), help: ServeOption.advertiseURL.helpText)
     var advertiseURL: String?
 
-    @Option(name: .customLong("probe-timeout-ms"), help: "Bound on each health probe in ms (default 500).")
+    @Option(name: .customLong(ServeOption.probeTimeout.name), help: ServeOption.probeTimeout.helpText)
     var probeTimeoutMilliseconds: Int?
 
-    @Option(name: .customLong("freshness-ms"), help: "Max age of a reading that serves a pick, in ms; 0: every pick probes (default 250).")
+    @Option(name: .customLong(ServeOption.freshness.name), help: ServeOption.freshness.helpText)
     var freshnessMilliseconds: Int?
 
-    @Option(name: .customLong("probe-interval-ms"), help: "How often a server that is not down is probed in the background, in ms; under --freshness-ms (default 60 % of it).")
+    @Option(name: .customLong(ServeOption.probeInterval.name), help: ServeOption.probeInterval.helpText)
     var probeIntervalMilliseconds: Int?
 
-    @Option(help: "Consecutive failed probes that take a server down (default 3).")
+    @Option(name: .customLong(ServeOption.fall.name), help: ServeOption.fall.helpText)
     var fall: Int?
 
-    @Option(help: "Consecutive good probes that bring a server up again (default 2).")
+    @Option(name: .customLong(ServeOption.rise.name), help: ServeOption.rise.helpText)
     var rise: Int?
 
-    @Option(name: .customLong("down-interval-ms"), help: "How often a down server is probed, in ms (default 1000).")
+    @Option(name: .customLong(ServeOption.downInterval.name), help: ServeOption.downInterval.helpText)
     var downIntervalMilliseconds: Int?
 
-    @Option(name: .customLong("reservation-settle-ms"), help: "A good probe this long after a reservation ends it, in ms (default 1000).")
+    @Option(name: .customLong(ServeOption.reservationSettle.name), help: ServeOption.reservationSettle.helpText)
     var reservationSettleMilliseconds: Int?
 
-    @Option(name: .customLong("reservation-ttl-ms"), help: "A reservation ends after this long in any case, in ms (default 10000).")
+    @Option(name: .customLong(ServeOption.reservationTTL.name), help: ServeOption.reservationTTL.helpText)
     var reservationTTLMilliseconds: Int?
 
-    @Option(name: .customLong("probe-ca-file"), help: "PEM file of CAs trusted for https fleet servers (default: the system's).")
+    @Option(name: .customLong(ServeOption.probeCAFile.name), help: ServeOption.probeCAFile.helpText)
     var probeCAFile: String?
 
-    @Option(name: .customLong("request-timeout-ms"), help: "A request's head and body must arrive within this, in ms, or it is answered 408 (default 10000).")
+    @Option(name: .customLong(ServeOption.requestTimeout.name), help: ServeOption.requestTimeout.helpText)
     var requestTimeoutMilliseconds: Int?
 
-    @Option(name: .customLong("idle-timeout-ms"), help: "An idle keep-alive connection is closed after this, in ms (default 60000).")
+    @Option(name: .customLong(ServeOption.idleTimeout.name), help: ServeOption.idleTimeout.helpText)
     var idleTimeoutMilliseconds: Int?
 
-    @Option(name: .customLong("max-connections"), help: "Connections served at once; more are closed at once (default: from the file limit, less a reserve).")
+    @Option(name: .customLong(ServeOption.maxConnections.name), help: ServeOption.maxConnections.helpText)
     var maxConnections: Int?
 
-    @Option(name: .customLong("max-event-streams"), help: "Most GET /v1/fleet/events streams open at once (default 128).")
+    @Option(name: .customLong(ServeOption.maxEventStreams.name), help: ServeOption.maxEventStreams.helpText)
     var maximumEventStreams: Int?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
+    @Option(name: .customLong(ServeOption.logLevel.name), help: ServeOption.logLevel.helpText)
     var logLevel: String?
 
     /// Resolves the options against `environment` into a configuration.
@@ -69,8 +70,8 @@ struct ServeOptions: ParsableArguments {
         configuration.settingsStore = try SettingsStoreLocation.resolve(
             db: db, store: store, environment: environment, defaultPath: DispatchConfiguration.defaultDatabasePath)
         let resolver = ConfigurationResolver(environment: environment)
-        if let text = resolver.string("advertise-url", advertiseURL) {
-            let source = resolver.source(of: "advertise-url", given: advertiseURL != nil)
+        if let text = resolver.string(.advertiseURL, advertiseURL) {
+            let source = resolver.source(of: .advertiseURL, given: advertiseURL != nil)
             guard case .postgres = configuration.settingsStore else {
                 throw CommandLineFailure("\(source) needs --store postgres://…: the cluster's lease and members live in PostgreSQL")
             }
@@ -103,61 +104,60 @@ struct ServeOptions: ParsableArguments {
     private func resolveOptions(environment: [String: String]) throws(ConfigurationError) -> DispatchConfiguration {
         let resolver = ConfigurationResolver(environment: environment)
         var configuration = DispatchConfiguration()
-        configuration.host = resolver.string("host", host) ?? configuration.host
-        configuration.port = try resolver.integer("port", port, in: 0...65_535) ?? configuration.port
-        if let value = try resolver.integer("probe-timeout-ms", probeTimeoutMilliseconds, in: 1...600_000) {
+        configuration.host = resolver.string(.host, host) ?? configuration.host
+        configuration.port = try resolver.integer(.port, port) ?? configuration.port
+        if let value = try resolver.integer(.probeTimeout, probeTimeoutMilliseconds) {
             configuration.probeTimeout = .milliseconds(value)
         }
-        if let value = try resolver.integer("freshness-ms", freshnessMilliseconds, in: 0...3_600_000) {
+        if let value = try resolver.integer(.freshness, freshnessMilliseconds) {
             configuration.freshness = .milliseconds(value)
         }
-        if let value = try resolver.integer("probe-interval-ms", probeIntervalMilliseconds, in: 1...3_600_000) {
+        if let value = try resolver.integer(.probeInterval, probeIntervalMilliseconds) {
             // A period at or past the window would let readings go stale between probes, and
             // picks would wait for the network again: the very thing the refresh is for.
             let freshness = Int(configuration.freshness.milliseconds)
             guard freshness > 0 else {
                 // Every pick probes at freshness 0: a reading refreshed ahead could serve none.
-                throw ConfigurationError(source: resolver.source(of: "probe-interval-ms", given: probeIntervalMilliseconds != nil),
+                throw ConfigurationError(source: resolver.source(of: .probeInterval, given: probeIntervalMilliseconds != nil),
                                          value: String(value), expected: "no value with --freshness-ms 0, where every pick probes")
             }
             guard value < freshness else {
-                throw ConfigurationError(source: resolver.source(of: "probe-interval-ms", given: probeIntervalMilliseconds != nil),
+                throw ConfigurationError(source: resolver.source(of: .probeInterval, given: probeIntervalMilliseconds != nil),
                                          value: String(value), expected: "a whole number of ms under --freshness-ms (\(freshness))")
             }
             configuration.probeInterval = .milliseconds(value)
         }
-        configuration.fall = try resolver.integer("fall", fall, in: 1...1_000) ?? configuration.fall
-        configuration.rise = try resolver.integer("rise", rise, in: 1...1_000) ?? configuration.rise
-        if let value = try resolver.integer("down-interval-ms", downIntervalMilliseconds, in: 1...3_600_000) {
+        configuration.fall = try resolver.integer(.fall, fall) ?? configuration.fall
+        configuration.rise = try resolver.integer(.rise, rise) ?? configuration.rise
+        if let value = try resolver.integer(.downInterval, downIntervalMilliseconds) {
             configuration.downInterval = .milliseconds(value)
         }
-        if let value = try resolver.integer("reservation-settle-ms", reservationSettleMilliseconds, in: 0...3_600_000) {
+        if let value = try resolver.integer(.reservationSettle, reservationSettleMilliseconds) {
             configuration.reservationSettle = .milliseconds(value)
         }
-        if let value = try resolver.integer("reservation-ttl-ms", reservationTTLMilliseconds, in: 1...3_600_000) {
+        if let value = try resolver.integer(.reservationTTL, reservationTTLMilliseconds) {
             configuration.reservationTTL = .milliseconds(value)
         }
-        if let value = try resolver.integer("request-timeout-ms", requestTimeoutMilliseconds, in: 100...3_600_000) {
+        if let value = try resolver.integer(.requestTimeout, requestTimeoutMilliseconds) {
             configuration.requestTimeout = .milliseconds(value)
         }
-        if let value = try resolver.integer("idle-timeout-ms", idleTimeoutMilliseconds, in: 100...86_400_000) {
+        if let value = try resolver.integer(.idleTimeout, idleTimeoutMilliseconds) {
             configuration.idleTimeout = .milliseconds(value)
         }
-        configuration.maxConnections = try resolver.integer("max-connections", maxConnections, in: 1...1_048_576)
-        configuration.probeCAFile = resolver.string("probe-ca-file", probeCAFile)
-        if let value = try resolver.integer("max-event-streams", maximumEventStreams, in: 0...10_000) {
+        configuration.maxConnections = try resolver.integer(.maxConnections, maxConnections)
+        configuration.probeCAFile = resolver.string(.probeCAFile, probeCAFile)
+        if let value = try resolver.integer(.maxEventStreams, maximumEventStreams) {
             configuration.events.maximumStreams = value
         }
-        if let level = resolver.string("log-level", logLevel) {
-            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
-            guard levels.contains(level) else {
-                throw ConfigurationError(source: resolver.source(of: "log-level", given: logLevel != nil), value: level,
-                                         expected: levels.joined(separator: ", "))
+        if let level = resolver.string(.logLevel, logLevel) {
+            guard ServeOption.logLevels.contains(level) else {
+                throw ConfigurationError(source: resolver.source(of: .logLevel, given: logLevel != nil), value: level,
+                                         expected: ServeOption.logLevels.joined(separator: ", "))
             }
             configuration.logLevel = level
         }
-        configuration.adminToken = resolver.secret("ADMIN_TOKEN")
-        configuration.pickToken = resolver.secret("PICK_TOKEN")
+        configuration.adminToken = resolver.secret(ServeOption.adminTokenVariable)
+        configuration.pickToken = resolver.secret(ServeOption.pickTokenVariable)
         return configuration
     }
 }
@@ -198,9 +198,26 @@ struct ConfigurationResolver {
         return value
     }
 
-    /// A token from the environment only (never the command line, where `ps` would show it).
-    func secret(_ name: String) -> String? {
-        environment["VOXBRIDGE_" + name].flatMap { $0.isEmpty ? nil : $0 }
+    /// A token from the environment variable `variable` only (never the command line, where
+    /// `ps` would show it).
+    func secret(_ variable: String) -> String? {
+        environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// `--option` or its variable, for `option` from the table.
+    func source(of option: ServeOption, given: Bool) -> String {
+        source(of: option.name, given: given)
+    }
+
+    /// A text option from the table: the command line's value, else its variable's.
+    func string(_ option: ServeOption, _ given: String?) -> String? {
+        string(option.name, given)
+    }
+
+    /// A whole-number option from the table, checked against the table's range.
+    func integer(_ option: ServeOption, _ given: Int?) throws(ConfigurationError) -> Int? {
+        guard let range = option.range else { preconditionFailure("--\(option.name) takes text, not a whole number") }
+        return try integer(option.name, given, in: range)
     }
 }
 
