@@ -138,7 +138,7 @@ struct OpenAPIConformanceTests {
             _ = try await recorder.call(client, .get, settings, token: admin, expect: .ok)
 
             // The operator's page, the event stream's refusals and the verify endpoint.
-            for path in ["/", "/ui/operator.js", "/ui/operator.css"] { _ = try await recorder.call(client, .get, path, expect: .ok) }
+            for path in ["/", "/ui/operator.js", "/ui/operator.css", "/ui/icon.svg", "/favicon.ico"] { _ = try await recorder.call(client, .get, path, expect: .ok) }
             _ = try await recorder.call(client, .get, "/v1/fleet/events", expect: .unauthorized)
             _ = try await recorder.call(client, .get, "/v1/fleet/events", token: picker, expect: .serviceUnavailable)
             let verify = "/v1/settings/voxcore_fleet/verify"
