@@ -196,23 +196,26 @@ let package = Package(
             name: "FleetPickerTests",
             dependencies: [
                 "FleetPicker",
+                "DispatchTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         // FleetPicker only for its seeded random source, which the fuzz tests replay from.
-        .testTarget(name: "HealthProberTests", dependencies: ["HealthProber", "FleetPicker"]),
+        .testTarget(name: "HealthProberTests", dependencies: ["HealthProber", "FleetPicker", "DispatchTestSupport"]),
         .testTarget(
             name: "SettingsStoreTests",
-            dependencies: ["SettingsStore", "PostgresSettingsStore", "PostgresTestSupport", "FleetPicker"]
+            dependencies: ["SettingsStore", "PostgresSettingsStore", "DispatchTestSupport", "FleetPicker"]
         ),
-        // A PostgreSQL server for the tests: the shared one `make test` starts, or a private one.
+        // What the test targets share: a PostgreSQL server (the shared one `make test` starts, or a
+        // private one), a mock instant and clock, temporary folders, child processes and a small
+        // HTTP server. No module of the service, so any test target may depend on it.
         .target(
-            name: "PostgresTestSupport",
+            name: "DispatchTestSupport",
             dependencies: [
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Tests/PostgresTestSupport"
+            path: "Tests/DispatchTestSupport"
         ),
         .testTarget(
             name: "BenchmarkToolsTests",
@@ -230,15 +233,15 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
-        .testTarget(name: "DispatchClusterTests", dependencies: ["DispatchCluster", "PostgresTestSupport"]),
+        .testTarget(name: "DispatchClusterTests", dependencies: ["DispatchCluster", "DispatchTestSupport"]),
         // Runs the built voxbridge-dispatch and voxcore-sim as child processes; no service module.
-        .testTarget(name: "DispatchClientTests", dependencies: ["DispatchClient"]),
+        .testTarget(name: "DispatchClientTests", dependencies: ["DispatchClient", "DispatchTestSupport"]),
         .testTarget(
             name: "VoxBridgeDispatchTests",
             dependencies: [
                 "VoxBridgeDispatch",
                 "PostgresSettingsStore",
-                "PostgresTestSupport",
+                "DispatchTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),

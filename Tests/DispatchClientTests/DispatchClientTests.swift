@@ -1,4 +1,5 @@
 import DispatchClient
+import DispatchTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -201,9 +202,10 @@ struct DispatchClientTests {
     @Test("an instance answering 502 without the service's JSON: the next one answers")
     func instanceBadGateway() async throws {
         try await LiveDispatcher.with(servers: 1) { live in
-            let proxy = try BadGatewayServer()
+            // A proxy in front of a dead dispatcher instance: every request answered 502, then closed.
+            let proxy = try TestHTTPServer(fallback: .badGateway)
             defer { proxy.stop() }
-            try await using(makeClient(live, instances: [proxy.url, live.baseURL])) { client in
+            try await using(makeClient(live, instances: [proxy.baseURL, live.baseURL])) { client in
                 let pick = try await client.pick()
                 #expect(pick.instance == live.baseURL)
                 try await client.release(pick)

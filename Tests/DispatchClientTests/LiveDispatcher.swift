@@ -1,3 +1,4 @@
+import DispatchTestSupport
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -18,30 +19,29 @@ struct LiveDispatcher: Sendable {
     /// Starts the sim (when `servers` > 0) and the dispatcher, registers the fleet, runs `body`,
     /// and stops both children.
     static func with<T>(servers count: Int = 3, _ body: (LiveDispatcher) async throws -> T) async throws -> T {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dispatch-client-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = TemporaryFolder()
+        defer { withExtendedLifetime(folder) {} }  // the children write their logs there until stopped
         var sim: ChildProcess?
         var dispatcher: ChildProcess?
         do {
             var servers: [String] = []
             if count > 0 {
-                let started = try await ChildProcess(
-                    "voxcore-sim", ["--servers", String(count), "--workers", "16"],
-                    marker: "voxcore-sim ready", log: folder.appendingPathComponent("sim.log").path)
+                let started = try await ChildProcess.start(
+                    ChildProcess.built("voxcore-sim"), ["--servers", String(count), "--workers", "16"],
+                    log: folder.file("sim.log"), marker: "voxcore-sim ready")
                 sim = started
                 servers = started.output.split(separator: "\n").filter { $0.hasPrefix("server ") }
                     .compactMap { $0.split(separator: " ").last.map(String.init) }
             }
-            let serve = try await ChildProcess(
-                "voxbridge-dispatch",
+            let serve = try await ChildProcess.start(
+                ChildProcess.built("voxbridge-dispatch"),
                 // Reservations settle after 5 s instead of 1 s: a test that picks and then releases
                 // must find its reservation alive when 2 busy cores delay the release (one such
                 // release came 1 s late and was refused `unknown_reservation`).
-                ["serve", "--host", "127.0.0.1", "--port", "0", "--db", folder.appendingPathComponent("dispatch.sqlite").path,
+                ["serve", "--host", "127.0.0.1", "--port", "0", "--db", folder.file("dispatch.sqlite"),
                  "--reservation-settle-ms", "5000"],
                 environment: ["VOXBRIDGE_ADMIN_TOKEN": adminToken, "VOXBRIDGE_PICK_TOKEN": pickToken],
-                marker: "listening on http://", log: folder.appendingPathComponent("serve.log").path)
+                log: folder.file("serve.log"), marker: "listening on http://")
             dispatcher = serve
             guard let line = serve.line(containing: "listening on http://"), let range = line.range(of: "http://") else {
                 throw HarnessError("no listening line:\n\(serve.output)")
@@ -54,13 +54,18 @@ struct LiveDispatcher: Sendable {
                 try await live.waitUntilUp(count: servers.count)
             }
             let result = try await body(live)
-            await serve.stop()
-            await sim?.stop()
+            await stop([serve, sim])
             return result
         } catch {
-            await dispatcher?.stop()
-            await sim?.stop()
+            await stop([dispatcher, sim])
             throw error
+        }
+    }
+
+    /// Stops each child in turn (SIGTERM, SIGKILL after 5 s) on a thread of its own.
+    private static func stop(_ children: [ChildProcess?]) async {
+        for child in children.compactMap({ $0 }) {
+            await offThread { child.stop(grace: .seconds(5)) }
         }
     }
 

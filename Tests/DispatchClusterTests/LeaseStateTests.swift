@@ -1,4 +1,5 @@
 import DispatchCluster
+import DispatchTestSupport
 import Testing
 
 /// The lease on a mock clock, with the database played by hand: each round trip is a

@@ -1,7 +1,7 @@
 import DispatchCluster
+import DispatchTestSupport
 import Logging
 import PostgresSettingsStore
-import PostgresTestSupport
 import Testing
 
 /// The lease's statements on a real PostgreSQL server: who gets the row, when the fencing

@@ -1,3 +1,4 @@
+import DispatchTestSupport
 import FleetPicker
 import PropertyBased
 import Testing

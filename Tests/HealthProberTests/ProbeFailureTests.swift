@@ -1,3 +1,4 @@
+import DispatchTestSupport
 import Testing
 @testable import HealthProber
 
@@ -35,7 +36,8 @@ extension ProberNetworkTests {
         @Test func closedPortIsConnect() async throws {
             let prober = try HealthProber()
             defer { prober.shutdown() }
-            let failure = Fixtures.failure(await prober.probe("http://127.0.0.1:\(closedLoopbackPort())"))
+            let closedPort = try LoopbackSocket.freePort()
+            let failure = Fixtures.failure(await prober.probe("http://127.0.0.1:\(closedPort)"))
             #expect(failure?.reason == .connect)
             #expect(failure?.detail.isEmpty == false)
         }

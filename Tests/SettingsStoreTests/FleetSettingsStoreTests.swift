@@ -1,5 +1,5 @@
+import DispatchTestSupport
 import Foundation
-import PostgresTestSupport
 import Synchronization
 import Testing
 @testable import SettingsStore

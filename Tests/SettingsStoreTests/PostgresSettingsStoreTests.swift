@@ -1,7 +1,7 @@
+import DispatchTestSupport
 import Foundation
 import Logging
 import PostgresSettingsStore
-import PostgresTestSupport
 import Testing
 @testable import SettingsStore
 
@@ -46,7 +46,7 @@ struct PostgresSettingsStoreTests {
 
     @Test("a server that cannot be reached is `unavailable`, in one line")
     func unreachable() async throws {
-        let port = try PrivatePostgresServer.freePort()
+        let port = try LoopbackSocket.freePort()
         let url = try PostgresStoreURL("postgres://voxbridge:pw@127.0.0.1:\(port)/voxbridge")
         await #expect {
             try await PostgresSettingsStore(url: url, logger: Logger(label: "test"))

@@ -1,23 +1,9 @@
+import DispatchTestSupport
 import Foundation
 import PostgresSettingsStore
-import PostgresTestSupport
 import Logging
 import Testing
 @testable import SettingsStore
-
-/// A fresh folder per test, removed at the end.
-final class TemporaryFolder: Sendable {
-    let path: String
-
-    init() {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("voxbridge-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 /// One test's store location: a new SQLite file, or a new PostgreSQL database.
 struct StoreFixture: Sendable {

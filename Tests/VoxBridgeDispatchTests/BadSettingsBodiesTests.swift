@@ -1,7 +1,7 @@
+import DispatchTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import PostgresTestSupport
 import SettingsStore
 import Testing
 @testable import VoxBridgeDispatch

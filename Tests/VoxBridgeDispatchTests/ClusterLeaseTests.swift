@@ -1,6 +1,6 @@
 import DispatchHTTPServer
+import DispatchTestSupport
 import Foundation
-import PostgresTestSupport
 import Synchronization
 import Testing
 @testable import VoxBridgeDispatch
@@ -19,12 +19,10 @@ struct ClusterLeaseTests {
     ) async throws -> [ServeProcess] {
         var started: [ServeProcess] = []
         for index in 0..<count {
-            let port = try PrivatePostgresServer.freePort()
+            let port = try LoopbackSocket.freePort()
             let arguments = ["--store", store, "--advertise-url", "http://127.0.0.1:\(port)"]
             let log = folder.file("\(name)-\(index).log")
-            started.append(try await offThread {
-                UncheckedBox(try ServeProcess(arguments, port: port, environment: environment, logFile: log))
-            }.value)
+            started.append(try await offThread { try ServeProcess(arguments, port: port, environment: environment, logFile: log) })
         }
         return started
     }

@@ -1,8 +1,8 @@
 import DispatchHTTPServer
+import DispatchTestSupport
 import Foundation
 import Logging
 import PostgresSettingsStore
-import PostgresTestSupport
 import SettingsStore
 import Synchronization
 import Testing
@@ -158,7 +158,7 @@ struct ClusterTests {
         result = try await DispatchProcess.run(["fleet", "list", "--store", database.url])
         #expect(result.standardOutput == "https://a.example.com\n")
 
-        let closedPort = try PrivatePostgresServer.freePort()
+        let closedPort = try LoopbackSocket.freePort()
         let cases: [([String], [String: String], String)] = [
             (["fleet", "list", "--db", folder.file("x.sqlite"), "--store", database.url], [:], "--db and --store"),
             (["serve", "--port", "0", "--db", folder.file("x.sqlite"), "--store", database.url], [:], "--db and --store"),

@@ -1,4 +1,5 @@
 import NIOCore
+import DispatchTestSupport
 import Foundation
 @testable import VoxBridgeDispatch
 #if canImport(FoundationNetworking)
@@ -7,64 +8,6 @@ import FoundationNetworking
 @testable import SettingsStore
 import DispatchHTTPServer
 import Testing
-
-/// Runs the built `voxbridge-dispatch` executable, as an operator would.
-struct DispatchProcess {
-    /// The executable beside the test bundle in the build folder.
-    static var executable: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("voxbridge-dispatch")
-    }
-
-    struct Result {
-        var status: Int32
-        var standardOutput: String
-        var standardError: String
-    }
-
-    /// Runs to completion (bounded by `timeout`) without blocking a concurrency thread, for
-    /// async tests whose fake fleet servers answer on those threads meanwhile.
-    static func run(
-        _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(20)
-    ) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Swift.Result { try runBlocking(arguments, environment: environment, timeout: timeout) })
-            }
-        }
-    }
-
-    /// Runs to completion (bounded by `timeout`) and returns what it printed; blocks the thread.
-    /// With a `prefix` (such as `setpriv …`), runs `prefix + [executable] + arguments` instead.
-    static func runBlocking(
-        _ arguments: [String], environment: [String: String] = [:], prefix: [String] = [],
-        executable: String = executable.path, timeout: Duration = .seconds(20)
-    ) throws -> Result {
-        let process = Process()
-        if prefix.isEmpty {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = prefix + [executable] + arguments
-        }
-        var processEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VOXBRIDGE_") }
-        processEnvironment.merge(environment) { $1 }
-        process.environment = processEnvironment
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus,
-            standardOutput: String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-            standardError: String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
-    }
-}
 
 @Suite("Command line", .serialized, .ownThreads)
 struct CommandLineTests {
@@ -223,39 +166,11 @@ struct CommandLineTests {
         #expect(given.connectionConfiguration(fileLimit: 4_096) == .limits(requestTimeout: .milliseconds(300), idleTimeout: .milliseconds(400), maxConnections: 7))
     }
 
-    /// Starts `serve --port 0` and reads the port from its "listening on" line, through a pipe.
-    static func startServe(_ arguments: [String]) throws -> (Process, Int) {
-        let process = Process()
-        process.executableURL = DispatchProcess.executable
-        process.arguments = ["serve", "--port", "0"] + arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VOXBRIDGE_") }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-
-        // Read until the "listening on" line (bounded); through a pipe it must be flushed.
-        var text = ""
-        let deadline = ContinuousClock.now + .seconds(20)
-        let handle = output.fileHandleForReading
-        while !text.contains("listening on http://127.0.0.1:"), ContinuousClock.now < deadline {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        guard let line = text.split(separator: "\n").first(where: { $0.contains("listening on http://127.0.0.1:") }),
-            let port = Int(line.split(separator: ":").last!.prefix { $0.isNumber })
-        else {
-            process.terminate()
-            throw CommandLineFailure("no listening line in: \(text)")
-        }
-        return (process, port)
-    }
-
     @Test("serve logs the real port when it is ready, answers /health, and exits 0 on SIGTERM")
     func serveLifecycle() async throws {
-        let (process, port) = try Self.startServe(["--db", db])
-        defer { if process.isRunning { process.terminate() } }
+        let serve = try ServeProcess(["--db", db], logFile: folder.file("lifecycle.log"))
+        defer { serve.stop() }
+        let (process, port) = (serve.process, serve.port)
         #expect(port != 0)
 
         let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!)
@@ -276,8 +191,9 @@ struct CommandLineTests {
         let store = try SQLiteSettingsStore(path: db)
         try store.replaceFleetNow(with: FleetList(validating: [slow.url, good.url]), expectedVersion: nil, actor: .cli)
         // Freshness 0: no background refresh, so the first probe to reach the slow server is the pick's.
-        let (process, port) = try Self.startServe(["--db", db, "--probe-timeout-ms", "1500", "--freshness-ms", "0"])
-        defer { if process.isRunning { process.terminate() } }
+        let serve = try ServeProcess(["--db", db, "--probe-timeout-ms", "1500", "--freshness-ms", "0"], logFile: folder.file("shutdown.log"))
+        defer { serve.stop() }
+        let (process, port) = (serve.process, serve.port)
 
         // The pick waits up to 1.5 s for the slow server's first probe; stop the service meanwhile.
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/pick")!)

@@ -1,5 +1,6 @@
 import DispatchHTTPServer
 import CSQLite
+import DispatchTestSupport
 import Foundation
 @testable import SettingsStore
 import Testing

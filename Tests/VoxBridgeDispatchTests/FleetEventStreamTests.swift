@@ -1,8 +1,8 @@
 import DispatchHTTPServer
+import DispatchTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import PostgresTestSupport
 import Testing
 @testable import VoxBridgeDispatch
 

@@ -1,5 +1,6 @@
 import ServiceMetrics
 import DispatchHTTPServer
+import DispatchTestSupport
 import FleetPicker
 import Foundation
 import HTTPTypes

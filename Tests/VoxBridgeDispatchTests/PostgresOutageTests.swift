@@ -1,8 +1,8 @@
 import DispatchHTTPServer
+import DispatchTestSupport
 import Foundation
 import Logging
 import PostgresSettingsStore
-import PostgresTestSupport
 import SettingsStore
 import Synchronization
 import Testing

@@ -1,4 +1,5 @@
 import DispatchHTTPServer
+import DispatchTestSupport
 import Foundation
 @testable import SettingsStore
 import Synchronization

@@ -1,26 +1,12 @@
+import DispatchTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import PostgresSettingsStore
-import PostgresTestSupport
 import SettingsStore
 import Testing
 @testable import VoxBridgeDispatch
-
-/// A fresh folder per test, removed at the end.
-final class TemporaryFolder: Sendable {
-    let path: String
-
-    init() {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("voxbridge-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 /// The application `serve` builds, on a new SQLite file in a temporary folder or a new
 /// PostgreSQL database.

@@ -28,7 +28,7 @@ public final class PrivatePostgresServer: @unchecked Sendable {
     public init() throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("voxbridge-pg-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        port = try Self.freePort()
+        port = try LoopbackSocket.freePort()
         try Self.run(["chown", "postgres:postgres", folder])
         try Self.run(["runuser", "-u", "postgres", "--", Self.binaries + "/initdb", "-D", folder + "/data", "-A", "trust", "-U", "voxbridge"])
         try start()
@@ -48,27 +48,6 @@ public final class PrivatePostgresServer: @unchecked Sendable {
     deinit {
         try? stop()
         try? FileManager.default.removeItem(atPath: folder)
-    }
-
-    /// A port no one listens on now (bound to 0, then released).
-    public static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw PostgresTestError("socket failed") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
-        }
-        guard bound == 0 else { throw PostgresTestError("bind failed") }
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        guard named == 0 else { throw PostgresTestError("getsockname failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Runs a command to completion (at most 60 s); throws with its output when it fails.
@@ -105,13 +84,5 @@ public final class PrivatePostgresServer: @unchecked Sendable {
             let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
             throw PostgresTestError("\(arguments.joined(separator: " ")) failed (wait status \(status)): \(text)")
         }
-    }
-}
-
-/// Runs blocking work (a child process to completion, a wait for a log line) on a thread of its
-/// own, so it never holds one of the few threads Swift concurrency runs the tests on.
-public func offThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
     }
 }

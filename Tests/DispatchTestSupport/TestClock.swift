@@ -2,10 +2,10 @@ import Synchronization
 
 /// A clock that moves only when a test advances it. Sleepers wake when it passes their deadline
 /// or when their task is cancelled; `sleepers` announces each new sleeper, so tests wait for
-/// events, never for time.
-final class TestClock: Clock, Sendable {
-    typealias Instant = TestInstant
-    typealias Duration = Swift.Duration
+/// events, never for time. It starts at `ms(0)`.
+public final class TestClock: Clock, Sendable {
+    public typealias Instant = TestInstant
+    public typealias Duration = Swift.Duration
 
     private struct Sleeper {
         var id: Int
@@ -23,14 +23,19 @@ final class TestClock: Clock, Sendable {
     private let state = Mutex(State())
     private let sleeperAnnouncements = AsyncStream<TestInstant>.makeStream()
 
-    /// Each sleeper's deadline, as it starts sleeping.
-    var sleepers: AsyncStream<TestInstant> { sleeperAnnouncements.stream }
+    /// A clock at zero with no sleeper.
+    public init() {}
 
-    var now: TestInstant { state.withLock { $0.now } }
-    var minimumResolution: Duration { .nanoseconds(1) }
+    /// Each sleeper's deadline, as it starts sleeping.
+    public var sleepers: AsyncStream<TestInstant> { sleeperAnnouncements.stream }
+
+    /// Where the tests have moved the clock so far.
+    public var now: TestInstant { state.withLock { $0.now } }
+    /// One nanosecond: deadlines are kept exactly.
+    public var minimumResolution: Duration { .nanoseconds(1) }
 
     /// Moves the clock and wakes the sleepers whose deadline it passed.
-    func advance(by duration: Duration) {
+    public func advance(by duration: Duration) {
         let due = state.withLock { state in
             state.now = state.now.advanced(by: duration)
             let now = state.now
@@ -41,7 +46,9 @@ final class TestClock: Clock, Sendable {
         for sleeper in due { sleeper.continuation.resume() }
     }
 
-    func sleep(until deadline: TestInstant, tolerance: Duration?) async throws {
+    /// Returns once the clock reaches `deadline` (at once when it has); throws
+    /// `CancellationError` when the task is cancelled first.
+    public func sleep(until deadline: TestInstant, tolerance: Duration?) async throws {
         let id = state.withLock { state in
             state.nextID += 1
             return state.nextID

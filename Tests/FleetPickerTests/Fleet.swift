@@ -1,18 +1,7 @@
+import DispatchTestSupport
 import FleetPicker
 
-/// A mock instant: a plain offset from an arbitrary zero, so tests say "at 250 ms".
-struct TestInstant: InstantProtocol, CustomStringConvertible {
-    var offset: Duration
-
-    func advanced(by duration: Duration) -> TestInstant { TestInstant(offset: offset + duration) }
-    func duration(to other: TestInstant) -> Duration { other.offset - offset }
-    static func < (lhs: TestInstant, rhs: TestInstant) -> Bool { lhs.offset < rhs.offset }
-    var description: String { "\(offset)" }
-}
-
-/// The instant `milliseconds` after zero.
-func ms(_ milliseconds: Int) -> TestInstant { TestInstant(offset: .milliseconds(milliseconds)) }
-
+/// The fleet state on the mock instant of the test-support target.
 typealias Fleet = FleetState<TestInstant>
 
 /// A good probe result; workers default to 32, or `available` when that is more.

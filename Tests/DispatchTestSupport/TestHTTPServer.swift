@@ -1,79 +1,85 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 import Synchronization
-@testable import HealthProber
 
 /// A small HTTP/1.1 server on 127.0.0.1 for tests: one thread accepts, one thread serves each
-/// connection (keep-alive), answers are configured per path, and it counts connections and
-/// requests. ``stop()`` shuts every socket down and joins every thread, so nothing outlives a
-/// test.
-final class TestHTTPServer: Sendable {
+/// connection (keep-alive), answers are configured per path (with a fallback for every other
+/// path), and it counts connections and requests. ``stop()`` shuts every socket down and joins
+/// every thread, so nothing outlives a test.
+public final class TestHTTPServer: Sendable {
     /// How the server answers one path.
-    struct Route: Sendable {
-        var status = 200
-        var headers: [(String, String)] = [("Content-Type", "application/json")]
-        var body: [UInt8] = []
+    public struct Route: Sendable {
+        /// The status code.
+        public var status: Int
+        /// Header fields written after `Content-Length`.
+        public var headers: [(String, String)]
+        /// The body.
+        public var body: [UInt8]
         /// Wait this long before answering.
-        var delay: Duration = .zero
+        public var delay: Duration
         /// Never answer: keep the connection open and read until the client goes away.
-        var hang = false
+        public var hang: Bool
         /// Close the connection after answering.
-        var close = false
+        public var close: Bool
         /// Close the connection without writing a byte.
-        var drop = false
+        public var drop: Bool
+
+        /// An answer; by default an empty `200` JSON answer at once, on a connection kept open.
+        public init(
+            status: Int = 200, headers: [(String, String)] = [("Content-Type", "application/json")], body: [UInt8] = [],
+            delay: Duration = .zero, hang: Bool = false, close: Bool = false, drop: Bool = false
+        ) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+            self.delay = delay
+            self.hang = hang
+            self.close = close
+            self.drop = drop
+        }
 
         /// A 200 JSON answer.
-        static func json(_ text: String) -> Route { Route(body: Array(text.utf8)) }
+        public static func json(_ text: String) -> Route { Route(body: Array(text.utf8)) }
+
+        /// `404` with a short text body: the default answer to a path without a route.
+        public static let notFound = Route(status: 404, body: Array("not found".utf8))
+
+        /// `502 Bad Gateway` without a body, then the connection closed: a proxy in front of a
+        /// dead upstream.
+        public static let badGateway = Route(status: 502, headers: [], close: true)
     }
 
     /// The port the kernel chose.
-    let port: Int
+    public let port: Int
     /// `http://127.0.0.1:PORT`.
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     private struct State {
         var routes: [String: Route]
+        let fallback: Route
         var accepted = 0
         var requestsByPath: [String: Int] = [:]
         var lastHeaders: [String: [String: String]] = [:]
         var openConnections: Set<Int32> = []
-        var connectionThreads: [CurlThread] = []
+        var connectionThreads: [ServerThread] = []
         var stopped = false
     }
 
     private let listenFD: Int32
     private let state: Mutex<State>
-    private let acceptThread: Mutex<CurlThread?> = Mutex(nil)
+    private let acceptThread: Mutex<ServerThread?> = Mutex(nil)
 
-    /// Binds 127.0.0.1 port 0 and starts accepting.
-    init(routes: [String: Route] = [:]) throws {
-        state = Mutex(State(routes: routes))
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestServerError.socket(errno) }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0, listen(fd, 1024) == 0 else {
-            let code = errno
-            close(fd)
-            throw TestServerError.socket(code)
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
+    /// Binds 127.0.0.1 port 0 and starts accepting; a path without a route is answered `fallback`.
+    /// - Throws: ``TestServerError``.
+    public init(routes: [String: Route] = [:], fallback: Route = .notFound) throws {
+        state = Mutex(State(routes: routes, fallback: fallback))
+        let (fd, port) = try LoopbackSocket.listening(backlog: 1024)
         listenFD = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
-        guard let thread = try? CurlThread.start(stackSize: 256 * 1024, { [self] in acceptLoop() }) else {
+        self.port = port
+        guard let thread = try? ServerThread.start({ [self] in acceptLoop() }) else {
             close(fd)
             throw TestServerError.thread
         }
@@ -87,21 +93,21 @@ final class TestHTTPServer: Sendable {
     // MARK: - Configuration and counters
 
     /// Changes how `path` is answered from now on.
-    func setRoute(_ path: String, _ route: Route) {
+    public func setRoute(_ path: String, _ route: Route) {
         state.withLock { $0.routes[path] = route }
     }
 
     /// TCP connections accepted so far.
-    var acceptedConnections: Int { state.withLock { $0.accepted } }
+    public var acceptedConnections: Int { state.withLock { $0.accepted } }
 
     /// Requests received for `path` so far (the request target as sent).
-    func requestCount(_ path: String) -> Int { state.withLock { $0.requestsByPath[path, default: 0] } }
+    public func requestCount(_ path: String) -> Int { state.withLock { $0.requestsByPath[path, default: 0] } }
 
     /// The headers of the last request for `path`, names lower-cased.
-    func lastHeaders(_ path: String) -> [String: String]? { state.withLock { $0.lastHeaders[path] } }
+    public func lastHeaders(_ path: String) -> [String: String]? { state.withLock { $0.lastHeaders[path] } }
 
     /// Stops accepting, cuts every open connection and joins every thread. Idempotent.
-    func stop() {
+    public func stop() {
         let alreadyStopped = state.withLock { state in
             defer { state.stopped = true }
             return state.stopped
@@ -143,7 +149,7 @@ final class TestHTTPServer: Sendable {
                 close(fd)
                 return
             }
-            guard let thread = try? CurlThread.start(stackSize: 256 * 1024, { [self] in serve(fd) }) else {
+            guard let thread = try? ServerThread.start({ [self] in serve(fd) }) else {
                 state.withLock { _ = $0.openConnections.remove(fd) }
                 close(fd)
                 continue
@@ -188,7 +194,7 @@ final class TestHTTPServer: Sendable {
                 let value = line[line.index(after: colon)...].trimmingPrefix(" ")
                 headers[name] = String(value)
             }
-            // Probes are GETs without a body; skip one if a client sends it anyway.
+            // A body (probes send none; a client's pick or release may) is read and ignored.
             let bodyLength = Int(headers["content-length"] ?? "0") ?? 0
             while buffer.count < bodyLength {
                 let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -200,7 +206,7 @@ final class TestHTTPServer: Sendable {
             let route = state.withLock { state -> Route in
                 state.requestsByPath[path, default: 0] += 1
                 state.lastHeaders[path] = headers
-                return state.routes[path] ?? Route(status: 404, body: Array("not found".utf8))
+                return state.routes[path] ?? state.fallback
             }
             if route.hang {
                 // Read (and ignore) until the client gives up or stop() cuts the connection.
@@ -257,30 +263,8 @@ final class TestHTTPServer: Sendable {
         case 302: "Found"
         case 404: "Not Found"
         case 500: "Internal Server Error"
+        case 502: "Bad Gateway"
         default: "Status"
         }
     }
-}
-
-/// Why the test server could not start.
-enum TestServerError: Error {
-    case socket(Int32)
-    case thread
-}
-
-/// A loopback port with nothing listening: bound by the kernel's choice, then closed.
-func closedLoopbackPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    _ = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
