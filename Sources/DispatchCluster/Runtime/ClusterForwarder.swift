@@ -24,6 +24,13 @@ public final class ClusterForwarder: Sendable {
         /// Its body, whole.
         public var body: ByteBuffer
 
+        /// An answer as the leader gave it.
+        public init(status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
+
         /// Whether the leader said it does not lead (any more).
         public var isNotLeader: Bool {
             status == .serviceUnavailable && headers[ClusterForwarder.notLeaderHeader] != nil
