@@ -30,6 +30,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         self.headers = headers
     }
 
+    /// The JSON body with the status and headers.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var body: [String: JSONValue] = extra
         body["error"] = .string(code)
@@ -40,16 +41,19 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: JSONValue.object(body).encoded())))
     }
 
+    /// 401 `unauthorized`, asking for a bearer token.
     public static func unauthorized() -> APIError {
         APIError(status: .unauthorized, code: "unauthorized",
                  message: "a valid token is required: send Authorization: Bearer <token>",
                  headers: [.wwwAuthenticate: "Bearer"])
     }
 
+    /// 400 `invalid_json` saying what was expected.
     public static func invalidJSON(_ message: String) -> APIError {
         APIError(status: .badRequest, code: "invalid_json", message: message)
     }
 
+    /// 413 `payload_too_large` naming the limit.
     public static func payloadTooLarge(limit: Int) -> APIError {
         APIError(status: .contentTooLarge, code: "payload_too_large", message: "the request body is larger than \(limit) bytes")
     }

@@ -20,6 +20,7 @@ import NIOCore
 /// NIO's automatic read after each batch and the reads of the handlers behind it (NIO's accept
 /// back-off, the async channel's back-pressure). Used on that channel's event loop only.
 public final class AcceptPacer: ChannelOutboundHandler, RemovableChannelHandler {
+    /// Reads only: no data passes this handler.
     public typealias OutboundIn = Never
 
     private let interval: TimeAmount
@@ -33,6 +34,7 @@ public final class AcceptPacer: ChannelOutboundHandler, RemovableChannelHandler 
         self.interval = interval
     }
 
+    /// Passes the read on at once, or at the end of the interval since the last one.
     public func read(context: ChannelHandlerContext) {
         guard pending == nil else { return }
         guard let lastRead, context.eventLoop.now < lastRead + interval else {

@@ -9,11 +9,11 @@ import Hummingbird
 /// of this API is a constant, so one dictionary lookup finds a request's path.
 public struct AllowedMethodsResponder<Context: RequestContext>: HTTPResponder {
     /// The router's responder.
-    public let inner: RouterResponder<Context>
+    let inner: RouterResponder<Context>
     /// The methods each path serves, `HEAD` included where `GET` is.
-    public let methodsByPath: [String: Set<HTTPRequest.Method>]
+    let methodsByPath: [String: Set<HTTPRequest.Method>]
     /// The paths whose `HEAD` is answered as their `GET` (no `HEAD` route of their own).
-    public let headAnsweredAsGet: Set<String>
+    let headAnsweredAsGet: Set<String>
 
     /// Wraps `router`'s responder with the methods of its routes.
     public init(router: Router<Context>) {
@@ -30,6 +30,7 @@ public struct AllowedMethodsResponder<Context: RequestContext>: HTTPResponder {
         self.headAnsweredAsGet = headAnsweredAsGet
     }
 
+    /// Answers 405 with `Allow` for a known path and another method, else asks the router.
     public func respond(to request: Request, context: Context) async throws -> Response {
         let path = Self.routedPath(request.uri.path, among: methodsByPath)
         guard let methods = methodsByPath[path] else {
@@ -54,7 +55,7 @@ public struct AllowedMethodsResponder<Context: RequestContext>: HTTPResponder {
     /// The route path a request path resolves to: as it is when that is a route (the common
     /// case, one lookup), else with empty segments dropped, as Hummingbird's router matches
     /// (`/health/` and `//health` are `/health`).
-    public static func routedPath(_ path: String, among routes: [String: Set<HTTPRequest.Method>]) -> String {
+    static func routedPath(_ path: String, among routes: [String: Set<HTTPRequest.Method>]) -> String {
         if routes[path] != nil { return path }
         return "/" + path.split(separator: "/").joined(separator: "/")
     }

@@ -12,7 +12,9 @@ import NIOPosix
 /// Instants are `ContinuousClock`'s, so readings, reservations and deadlines mix with
 /// `ContinuousClock.now` elsewhere.
 public struct EventLoopClock: Clock {
+    /// Durations as the standard library's.
     public typealias Duration = Swift.Duration
+    /// The continuous clock's instants.
     public typealias Instant = ContinuousClock.Instant
 
     /// Where sleeps are scheduled when the sleeping task does not run on an event loop.
@@ -23,8 +25,10 @@ public struct EventLoopClock: Clock {
         self.group = group
     }
 
+    /// The continuous clock's now.
     public var now: Instant { .now }
 
+    /// The continuous clock's resolution.
     public var minimumResolution: Duration { ContinuousClock().minimumResolution }
 
     /// Sleeps until `deadline` on the calling task's event loop (or one of `group`'s); the

@@ -44,6 +44,7 @@ public final class EventStreamHub: Sendable {
     /// The event service's wait for its next event; cancelling it publishes at once.
     private let wakeUp = Mutex<Task<Void, Never>?>(nil)
 
+    /// A hub allowing at most `maximumStreams` open streams.
     public init(maximumStreams: Int) {
         self.maximumStreams = maximumStreams
     }
@@ -73,7 +74,7 @@ public final class EventStreamHub: Sendable {
     }
 
     /// The number of open streams.
-    public var openStreams: Int { state.withLock { $0.subscribers.count } }
+    var openStreams: Int { state.withLock { $0.subscribers.count } }
 
     /// Sends `event` to every open stream and keeps it for streams opened later.
     ///

@@ -10,16 +10,18 @@ import NIOHTTP1
 /// for every request, without the middleware chain's per-request closure (measured 5 % of pick
 /// throughput; see docs/BENCHMARKS.md).
 public struct JSONErrorResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context: RequestContext {
+    /// The inner responder's context.
     public typealias Context = Inner.Context
 
     /// The router's responder.
-    public let inner: Inner
+    let inner: Inner
 
     /// A responder answering every error of `inner` as JSON.
     public init(inner: Inner) {
         self.inner = inner
     }
 
+    /// The inner answer, with every error turned into the API's JSON body.
     public func respond(to request: Request, context: Context) async throws -> Response {
         do {
             let response = try await inner.respond(to: request, context: context)
@@ -52,7 +54,8 @@ public struct JSONErrorResponder<Inner: HTTPResponder>: HTTPResponder where Inne
         }
     }
 
-    public static func code(for status: HTTPResponse.Status) -> String {
+    /// The error code for a status Hummingbird answered by itself.
+    static func code(for status: HTTPResponse.Status) -> String {
         switch status {
         case .notFound: "not_found"
         case .methodNotAllowed: "method_not_allowed"
@@ -62,6 +65,7 @@ public struct JSONErrorResponder<Inner: HTTPResponder>: HTTPResponder where Inne
         }
     }
 
+    /// The message for a status Hummingbird answered by itself.
     public static func message(for status: HTTPResponse.Status, request: Request) -> String {
         switch status {
         case .notFound: "no such endpoint: \(request.method) \(request.uri.path)"

@@ -3,14 +3,22 @@ import Foundation
 /// A JSON value built by the API for its answers, encoded with sorted keys and without escaped
 /// slashes so that URLs read as written.
 public enum JSONValue: Sendable, Equatable, Encodable {
+    /// A string.
     case string(String)
+    /// A whole number.
     case int(Int)
+    /// A number with a fraction.
     case double(Double)
+    /// true or false.
     case bool(Bool)
+    /// null.
     case null
+    /// An array.
     case array([JSONValue])
+    /// An object.
     case object([String: JSONValue])
 
+    /// Encodes the value as the JSON it stands for.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {

@@ -13,10 +13,8 @@ struct CurlThread: Sendable {
     let thread: pthread_t
 
     /// Starts a thread that runs `body` once.
-    /// - Parameter stackSize: The thread's stack in bytes; the system's default when `nil` (the
-    ///   tests' HTTP server asks for a small one, as it may run hundreds of threads).
     /// - Throws: ``ProberSetupError/threadStartFailed(_:)`` when the system refuses.
-    static func start(stackSize: Int? = nil, _ body: @escaping @Sendable () -> Void) throws(ProberSetupError) -> CurlThread {
+    static func start(_ body: @escaping @Sendable () -> Void) throws(ProberSetupError) -> CurlThread {
         final class Box {
             let body: @Sendable () -> Void
             init(_ body: @escaping @Sendable () -> Void) { self.body = body }
@@ -27,11 +25,7 @@ struct CurlThread: Sendable {
         #else
         var thread: pthread_t?
         #endif
-        var attributes = pthread_attr_t()
-        pthread_attr_init(&attributes)
-        defer { pthread_attr_destroy(&attributes) }
-        if let stackSize { pthread_attr_setstacksize(&attributes, stackSize) }
-        let status = pthread_create(&thread, &attributes, { raw in
+        let status = pthread_create(&thread, nil, { raw in
             guard let raw else { return nil }
             let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
             box.body()

@@ -12,7 +12,7 @@ import SettingsStore
 /// coordinator, the path a request takes to the leader, and the reservations' replicator, all on
 /// the continuous clock. Made by `serve` with `--advertise-url`, closed by it after the server
 /// stopped (the forwarder serves requests until the very end of graceful shutdown).
-struct ClusterParts: Sendable {
+final class ClusterParts: Sendable {
     /// The lease, the members, and the route of each request.
     let coordinator: ClusterCoordinator<ContinuousClock>
     /// Sends requests to the leader, and batches to the members.
@@ -21,6 +21,16 @@ struct ClusterParts: Sendable {
     let path: ClusterPath<ContinuousClock>
     /// Sends this instance's decisions to the other members.
     let replicator: ReservationReplicator<ContinuousClock>
+
+    private init(
+        coordinator: ClusterCoordinator<ContinuousClock>, forwarder: ClusterForwarder, path: ClusterPath<ContinuousClock>,
+        replicator: ReservationReplicator<ContinuousClock>
+    ) {
+        self.coordinator = coordinator
+        self.forwarder = forwarder
+        self.path = path
+        self.replicator = replicator
+    }
 
     /// Joins the cluster of instances sharing `storeURL`: creates the lease's tables when
     /// missing; the lease itself is taken or followed once the services run.
@@ -55,8 +65,12 @@ struct ClusterParts: Sendable {
     /// Answers a pick or a release through the cluster: `decide` here while this instance
     /// decides, the leader's answer otherwise; 503 `not_leader` or `no_leader` when nobody could.
     func answer(_ request: Request, body: ByteBuffer, decide: (Int64?) async throws -> Response?) async throws -> Response {
+        // The path as the router parsed it: a request in absolute form (`POST http://host/v1/pick`)
+        // goes to the leader's own address, with the same path.
+        var head = request.head
+        head.path = request.uri.path
         do {
-            return try await path.answer(request.head, body: body, decide: decide) { answer in
+            return try await path.answer(head, body: body, decide: decide) { answer in
                 Response(status: answer.status, headers: answer.headers, body: .init(byteBuffer: answer.body))
             }
         } catch ClusterPathError.notLeader(let leader) {

@@ -35,7 +35,7 @@ import NIOHTTPTypes
 /// answered here: for graceful shutdown that is right (a pick held here is handed over before
 /// the quiesce event passes on, so it is answered), but it means Hummingbird's idle timeout
 /// would not count these picks as activity, so none is configured. ``ConnectionTimeoutHandler``
-/// sits before this one and does: it sees these answers go out (``DispatchHTTPChannel``).
+/// sits before this one and does: it sees these answers go out (`GatedHTTP1Channel`).
 final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart

@@ -25,11 +25,10 @@ final class LeaseTable: Sendable {
         let now = clock.now
         return row.withLock { row in
             if row.holder == identity || row.expires <= now {
-                if row.holder != identity {
-                    row.fencing += 1
-                    row.holder = identity
-                    row.holderURL = url
-                }
+                // A new term (a new holder, or the same one after its lease lapsed) raises the fencing number.
+                if row.holder != identity || row.expires <= now { row.fencing += 1 }
+                row.holder = identity
+                row.holderURL = url
                 row.expires = now.advanced(by: ttl)
             }
             return LeaseRow(holder: row.holder, holderURL: row.holderURL, fencing: row.fencing, remaining: now.duration(to: row.expires))
@@ -128,6 +127,16 @@ struct ClusterWorld {
         logger.logLevel = .critical
         let store = MemoryLeaseStore(identity: name, table: table)
         return (ClusterCoordinator(configuration: configuration, lease: store, metrics: metrics, logger: logger, clock: clock), store)
+    }
+
+    /// Waits in real time, the test clock standing still, until `done` holds (at most `limit` ms).
+    @discardableResult
+    func settle(limit: Int = 5_000, until done: () -> Bool) async -> Bool {
+        for _ in 0..<limit {
+            if done() { return true }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return done()
     }
 
     /// Moves the test clock in `step`s, letting tasks run between steps (1 ms of real time

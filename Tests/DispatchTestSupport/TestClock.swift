@@ -1,8 +1,8 @@
 import Synchronization
 
 /// A clock that moves only when a test advances it. Sleepers wake when it passes their deadline
-/// or when their task is cancelled; `sleepers` announces each new sleeper, so tests wait for
-/// events, never for time. It starts at `ms(0)`.
+/// or when their task is cancelled; `sleepers` announces each new sleeper, so tests can wait for
+/// events instead of time. It starts at `ms(0)`.
 public final class TestClock: Clock, Sendable {
     public typealias Instant = TestInstant
     public typealias Duration = Swift.Duration

@@ -46,14 +46,17 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
     }
 
     // MARK: - The request path
+    // Asked on every pick from the service's module: specialized for the continuous clock there,
+    // so a pick does not go through the generic clock's witness tables.
 
     /// The role at this instant.
+    @_specialize(exported: true, where C == ContinuousClock)
     public func role() -> ClusterRole {
-        let now = clock.now
-        return shared.withLock { $0.lease.role(now: now) }
+        shared.withLock { $0.lease.role(now: clock.now) }
     }
 
     /// What to do with a pick or a release now.
+    @_specialize(exported: true, where C == ContinuousClock)
     public func route() -> ClusterRoute {
         switch role() {
         case .leader(let fencing): .decide(fencing: fencing)
@@ -66,6 +69,7 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
     /// Whether a decision taken under `fencing` may still be answered: checked after deciding,
     /// so a process frozen between ``route()`` and its decision never answers from a lease
     /// that ended meanwhile (the decision is then undone by the caller).
+    @_specialize(exported: true, where C == ContinuousClock)
     public func confirm(fencing: Int64?) -> Bool {
         switch role() {
         case .leader(let current): current == fencing
@@ -76,9 +80,8 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
 
     /// A forward found `leaderURL` unreachable: stop trusting it and go to the database now.
     public func leaderUnreachable(_ leaderURL: String) {
-        let now = clock.now
         let sleep = shared.withLock { shared in
-            shared.lease.leaderUnreachable(leaderURL, now: now)
+            shared.lease.leaderUnreachable(leaderURL, now: clock.now)
             return shared.sleep
         }
         sleep?.cancel()
@@ -109,8 +112,8 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
 
     /// What `GET /v1/cluster` shows.
     public func status() -> ClusterStatus {
-        let now = clock.now
-        return shared.withLock { shared in
+        shared.withLock { shared in
+            let now = clock.now
             let role = shared.lease.role(now: now)
             let row = shared.lease.lastRow
             let leaderURL: String? = switch role {
@@ -145,11 +148,10 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
     /// Takes or renews the lease, and follows it, until the task is cancelled (after
     /// ``stepDown()`` it only reads it): one ``leaseRound()`` at a time, due as
     /// ``LeaseState/nextAttemptDue(now:)`` says.
-    public func runLease() async {
+    func runLease() async {
         while !Task.isCancelled {
-            let now = clock.now
             let wait: Task<Void, Never>? = shared.withLock { shared in
-                guard let due = shared.lease.nextAttemptDue(now: now) else { return nil }
+                guard let due = shared.lease.nextAttemptDue(now: clock.now) else { return nil }
                 let clock = clock
                 let sleep = Task<Void, Never> { try? await clock.sleep(until: due, tolerance: nil) }
                 shared.sleep = sleep
@@ -173,12 +175,10 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
         }
         do {
             let row = try await steppedDown ? lease.read() : lease.takeOrRenew(ttl: configuration.ttl)
-            let now = clock.now
-            shared.withLock { _ = $0.lease.attemptSucceeded(row, now: now) }
+            shared.withLock { _ = $0.lease.attemptSucceeded(row, now: clock.now) }
             noteDatabase(error: nil)
         } catch {
-            let now = clock.now
-            shared.withLock { _ = $0.lease.attemptFailed(now: now) }
+            shared.withLock { _ = $0.lease.attemptFailed(now: clock.now) }
             noteDatabase(error: error)
         }
         reportRole()
@@ -187,14 +187,13 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
     /// Writes this instance's membership row and reads the others', every `memberInterval`,
     /// until the task is cancelled or ``stepDown()`` (which removes the row). A failed heartbeat
     /// keeps the last list.
-    public func runHeartbeats() async {
+    func runHeartbeats() async {
         while !Task.isCancelled, !shared.withLock({ $0.lease.steppedDown }) {
             let roleName = role().name
             if let members = try? await lease.heartbeat(role: roleName, timeout: configuration.memberTimeout) {
-                let now = clock.now
                 shared.withLock { shared in
                     shared.members = members
-                    shared.membersReadAt = now
+                    shared.membersReadAt = clock.now
                 }
             }
             reportRole()
@@ -207,9 +206,8 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
     /// shutdown, before the HTTP server drains: the lease loop goes on reading the lease, so
     /// what the server still answers is forwarded to the next leader.
     public func stepDown() async {
-        let now = clock.now
         let fencing = shared.withLock { shared in
-            let fencing = shared.lease.stepDown(now: now)
+            let fencing = shared.lease.stepDown(now: clock.now)
             shared.sleep?.cancel()
             return fencing
         }
@@ -230,9 +228,8 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
     /// heartbeat, and at every scrape of `/metrics` (a role can change with time alone: a term
     /// that ends, a database silent for too long).
     public func reportRole() {
-        let now = clock.now
         let change: (from: ClusterRole?, to: ClusterRole)? = shared.withLock { shared in
-            let role = shared.lease.role(now: now)
+            let role = shared.lease.role(now: clock.now)
             guard role != shared.reportedRole else { return nil }
             defer { shared.reportedRole = role }
             return (shared.reportedRole, role)

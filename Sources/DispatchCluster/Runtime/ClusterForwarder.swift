@@ -70,7 +70,7 @@ public final class ClusterForwarder: Sendable {
     }
 
     /// The largest answer taken from the leader: the service's own body limit.
-    public static let maximumAnswerBytes = 1 << 20
+    static let maximumAnswerBytes = 1 << 20
 
     /// Sends a request (its path without the query, `Authorization` and `Content-Type`, and
     /// `body`) to the leader.
@@ -96,7 +96,7 @@ public final class ClusterForwarder: Sendable {
 
     /// POSTs `json` to `path` on `url` (a member), with the member token as bearer when given.
     /// - Returns: Whether it answered 2xx.
-    public func post(_ path: String, json: ByteBuffer, to url: String) async throws -> Bool {
+    func post(_ path: String, json: ByteBuffer, to url: String) async throws -> Bool {
         var outbound = HTTPClientRequest(url: url + path)
         outbound.method = .POST
         outbound.headers.add(name: "Content-Type", value: "application/json")
@@ -117,7 +117,7 @@ public final class ClusterForwarder: Sendable {
 
     /// The leader's headers a follower gives back: all but those of the connection itself (the
     /// follower's own server sets length, date and keep-alive for its own connection).
-    public static func passedBack(_ name: String) -> Bool {
+    static func passedBack(_ name: String) -> Bool {
         !["connection", "keep-alive", "transfer-encoding", "content-length", "date", "server"].contains(name.lowercased())
     }
 

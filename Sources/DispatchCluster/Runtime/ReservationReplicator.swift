@@ -18,15 +18,15 @@ public final class ReservationReplicator<C: Clock>: Service, Sendable where C.Du
     /// second this makes about 200 batches a second per member instead of one per pick, and a
     /// reservation still reaches the others long before a takeover (which takes a lease's ttl)
     /// could need it.
-    public static var gathering: Duration { .milliseconds(5) }
+    static var gathering: Duration { .milliseconds(5) }
 
     /// The most changes in one request: about 100 bytes each, well under the receiver's 1 MiB
     /// body limit.
-    public static var batchLimit: Int { 4_096 }
+    static var batchLimit: Int { 4_096 }
 
     /// The most changes waiting for one member (and in the queue); past it the oldest are
     /// dropped (and counted), so a member that stalls cannot grow this process's memory.
-    public static var queueLimit: Int { 65_536 }
+    static var queueLimit: Int { 65_536 }
 
     /// What one member is still to be sent, and whether a sender is on it.
     private struct Outbox: Sendable {
