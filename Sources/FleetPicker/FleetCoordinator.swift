@@ -178,6 +178,9 @@ public final class FleetCoordinator<C: Clock>: Sendable where C.Duration == Dura
         if let change = result?.change {
             observer(.stateChanged(server: change.server, from: change.from, to: change.to, reason: change.reason))
         }
+        if let result, let cap = result.capped {
+            observer(.reportCapped(server: result.server, cap: cap))
+        }
         return result != nil
     }
 

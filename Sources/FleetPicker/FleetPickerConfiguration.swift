@@ -22,6 +22,15 @@ public struct FleetPickerConfiguration: Sendable, Equatable {
     /// (every pick probes then, and a reading refreshed ahead could never serve one). See
     /// ``refreshInterval``.
     public var probeInterval: Duration?
+    /// Slow start: for this long after a server becomes pickable again (added to the list, back
+    /// up after down, back from draining), picks may use only part of its free workers, rising
+    /// linearly from a tenth to all of them (``FleetState/slowStartCapacity(available:elapsed:window:)``);
+    /// zero turns it off (`--slow-start-ms`).
+    public var slowStart: Duration
+    /// The most of the servers the probes call healthy that callers' `failed` reports may hold
+    /// back or take down at once, in percent: `max(1, floor(healthy × percent / 100))` servers;
+    /// reports past it are counted but hold nothing back (`--max-held-percent`).
+    public var maxHeldPercent: Int
 
     /// Creates a configuration.
     ///
@@ -37,6 +46,9 @@ public struct FleetPickerConfiguration: Sendable, Equatable {
     ///   - reservationTTL: Lifetime of a reservation in any case; default 10 s.
     ///   - probeInterval: Background refresh period of servers that are not down; default `nil`
     ///     (60 % of `freshness`). Zero or negative counts as `nil`.
+    ///   - slowStart: The slow start window; default zero (off).
+    ///   - maxHeldPercent: The cap on servers callers' reports hold back, in percent of the
+    ///     healthy ones; default 50, kept within 0...100.
     public init(
         freshness: Duration = .milliseconds(250),
         fall: Int = 3,
@@ -44,7 +56,9 @@ public struct FleetPickerConfiguration: Sendable, Equatable {
         downInterval: Duration = .seconds(1),
         reservationSettle: Duration = .seconds(1),
         reservationTTL: Duration = .seconds(10),
-        probeInterval: Duration? = nil
+        probeInterval: Duration? = nil,
+        slowStart: Duration = .zero,
+        maxHeldPercent: Int = 50
     ) {
         self.freshness = max(.zero, freshness)
         self.fall = max(1, fall)
@@ -53,6 +67,8 @@ public struct FleetPickerConfiguration: Sendable, Equatable {
         self.reservationSettle = max(.zero, reservationSettle)
         self.reservationTTL = max(.zero, reservationTTL)
         self.probeInterval = probeInterval.flatMap { $0 > .zero ? $0 : nil }
+        self.slowStart = max(.zero, slowStart)
+        self.maxHeldPercent = min(100, max(0, maxHeldPercent))
     }
 
     /// The period of background refresh probes of servers that are not down, or `nil` when

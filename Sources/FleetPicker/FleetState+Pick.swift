@@ -25,12 +25,13 @@ extension FleetState {
         guard !servers.isEmpty else { return .fleetEmpty }
         let threshold = moment(arrivedAt) - configuration.freshness
         let excluded = excludedPositions(excluding)
+        let slowStart = configuration.slowStart
 
         // The loops read only `figures`: plain values, no reference counting.
         var best = 0
         var ties = 0
         for position in figures.indices {
-            guard let effective = figures[position].effectiveAvailable(freshFrom: threshold),
+            guard let effective = figures[position].effectiveAvailable(freshFrom: threshold, now: now, slowStart: slowStart),
                 effective >= best, effective > 0
             else { continue }
             if !excluded.isEmpty, excluded.contains(position) { continue }
@@ -42,13 +43,13 @@ extension FleetState {
             }
         }
         guard ties > 0 else {
-            return .noCapacity(passedOver(excluded: excluded, threshold: threshold))
+            return .noCapacity(passedOver(excluded: excluded, threshold: threshold, now: now))
         }
 
         var skip = ties > 1 ? Int(random.next(upperBound: UInt64(ties))) : 0
         var chosen = -1
         for position in figures.indices {
-            guard figures[position].effectiveAvailable(freshFrom: threshold) == best else { continue }
+            guard figures[position].effectiveAvailable(freshFrom: threshold, now: now, slowStart: slowStart) == best else { continue }
             if !excluded.isEmpty, excluded.contains(position) { continue }
             if skip == 0 {
                 chosen = position
@@ -77,7 +78,7 @@ extension FleetState {
     }
 
     /// Why each server could not take the pick, in list order.
-    func passedOver(excluded: [Int], threshold: Moment) -> [PassedOver] {
+    func passedOver(excluded: [Int], threshold: Moment, now: Moment) -> [PassedOver] {
         servers.indices.map { position in
             let record = servers[position]
             let figures = figures[position]
@@ -96,6 +97,8 @@ extension FleetState {
                 reason = "draining"
             } else if !figures.hasAnswer(since: threshold) {
                 reason = "no fresh reading"
+            } else if let since = figures.slowStartSince, now - since < configuration.slowStart, figures.reportedAvailable > figures.reserved {
+                reason = "slow start: ramping up after coming back"
             } else {
                 reason = "full"
             }

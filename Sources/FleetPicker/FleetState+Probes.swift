@@ -187,6 +187,9 @@ extension FleetState {
         case .abandoned:
             return nil  // handled above, before any figure changes
         }
+        if let since = servers[position].slowStartSince, finishedAt - since >= configuration.slowStart {
+            servers[position].slowStartSince = nil
+        }
         defer {
             refreshFigures(at: position)
             scheduleRefresh(at: position, probeStart: startedAt, finishedAt: finishedAt)
@@ -200,6 +203,14 @@ extension FleetState {
     mutating func setState(_ state: ServerState, at position: Int, reason: String?, now: Moment) {
         let before = servers[position].state
         servers[position].state = state
+        // Slow start: a server that becomes pickable again ramps up from a tenth of its free
+        // workers; one of the first list, found up, does not.
+        if state == .up, before == .down || before == .draining || (before == .unknown && servers[position].joinedLate),
+            configuration.slowStart > .zero {
+            servers[position].slowStartSince = now
+        } else if state != .up {
+            servers[position].slowStartSince = nil
+        }
         if state == .down {
             servers[position].downReason = reason
             servers[position].downSince = now

@@ -29,6 +29,12 @@ extension FleetState {
         for position in servers.indices {
             if let index = servers[position].reservations.firstIndex(where: { $0.id == id }) {
                 servers[position].reservations.remove(at: index)
+                if reason == .failed, let cap = heldCapReached(sparing: position) {
+                    noteReport(at: position, OutcomeReport(reason: reason, at: now, capped: true), now: now)
+                    refreshFigures(at: position)
+                    return ReleaseResult(server: servers[position].url, capped: cap)
+                }
+                if reason == .failed { overHeldCap = false }
                 let change = reason == .notPlaced ? nil : holdBack(position, reason: reason, now: now)
                 refreshFigures(at: position)
                 return ReleaseResult(server: servers[position].url, change: change)
@@ -68,11 +74,7 @@ extension FleetState {
     private mutating func holdBack(_ position: Int, reason: ReleaseReason, now: Moment) -> StateChange? {
         let strongest = servers[position].report?.reason == .failed ? ReleaseReason.failed : reason
         servers[position].report = OutcomeReport(reason: strongest, at: now)
-        pruneReports(at: position, now: now)
-        if servers[position].recentReports.count >= Self.recentReportLimit {
-            servers[position].recentReports.removeFirst()
-        }
-        servers[position].recentReports.append(OutcomeReport(reason: reason, at: now))
+        noteReport(at: position, OutcomeReport(reason: reason, at: now), now: now)
 
         // Probe at once: the hold lifts only with a probe started after the report.
         let before = servers[position].state
@@ -85,10 +87,38 @@ extension FleetState {
         servers[position].consecutiveSuccesses = 0
         servers[position].consecutiveFailures += 1
         guard before != .down, servers[position].consecutiveFailures >= configuration.fall else { return nil }
-        let why = "dialout failed (reported)"
+        let why = ServerRecord.reportedDownReason
         setState(.down, at: position, reason: why, now: now)
         servers[position].nextBackgroundProbe = now
         return StateChange(server: servers[position].url, from: before, to: .down, reason: why)
+    }
+
+    /// Counts a report for operators (``ServerSnapshot/busyReports`` and the like).
+    private mutating func noteReport(at position: Int, _ report: OutcomeReport, now: Moment) {
+        pruneReports(at: position, now: now)
+        if servers[position].recentReports.count >= Self.recentReportLimit {
+            servers[position].recentReports.removeFirst()
+        }
+        servers[position].recentReports.append(report)
+    }
+
+    /// Whether a `failed` report on the server at `position`, which callers' reports do not hold
+    /// yet, would pass the cap: callers' reports already hold back or took down
+    /// `max(1, floor(healthy × maxHeldPercent / 100))` of the servers the probes call healthy.
+    /// Probes' own verdicts are never capped, and a server already held takes more reports.
+    /// - Returns: The cap, when it is reached (and notes the first refusal since it had room).
+    private mutating func heldCapReached(sparing position: Int) -> HeldCap? {
+        guard !servers[position].heldByCallers else { return nil }
+        var healthy = 0
+        var held = 0
+        for record in servers {
+            if record.healthyByProbes { healthy += 1 }
+            if record.heldByCallers { held += 1 }
+        }
+        let limit = max(1, healthy * configuration.maxHeldPercent / 100)
+        guard held >= limit else { return nil }
+        defer { overHeldCap = true }
+        return HeldCap(held: held, limit: limit, healthy: healthy, first: !overHeldCap)
     }
 
     /// Drops the server's reports older than ``reportWindow``; they are a prefix.

@@ -19,6 +19,11 @@ public struct FleetState<Instant: InstantProtocol>: Sendable where Instant.Durat
     var figures: [PickFigures] = []
     /// The list as last set, to make an unchanged ``setServers(_:)`` a comparison.
     private(set) var urls: [String] = []
+    /// Whether a list was set before: servers listed after the first list join with a slow start.
+    private var listSeen = false
+    /// Whether callers' `failed` reports were refused for the cap since it last had room
+    /// (``FleetPickerConfiguration/maxHeldPercent``): the first refused one is reported once.
+    var overHeldCap = false
     /// List entry → position in ``servers``.
     var positions: [String: Int] = [:]
     /// Reservations made so far, the counter half of their identities.
@@ -47,6 +52,8 @@ public struct FleetState<Instant: InstantProtocol>: Sendable where Instant.Durat
     /// - Returns: Whether the list changed.
     @discardableResult
     public mutating func setServers(_ newURLs: [String]) -> Bool {
+        let joinedLate = listSeen
+        listSeen = true
         guard newURLs != urls else { return false }
         var old: [String: ServerRecord] = [:]
         old.reserveCapacity(servers.count)
@@ -57,7 +64,7 @@ public struct FleetState<Instant: InstantProtocol>: Sendable where Instant.Durat
         newPositions.reserveCapacity(newURLs.count)
         for url in newURLs where newPositions[url] == nil {
             newPositions[url] = newServers.count
-            newServers.append(old.removeValue(forKey: url) ?? ServerRecord(url: url))
+            newServers.append(old.removeValue(forKey: url) ?? ServerRecord(url: url, joinedLate: joinedLate))
         }
         servers = newServers
         figures = newServers.map(\.figures)
@@ -82,7 +89,9 @@ public struct FleetState<Instant: InstantProtocol>: Sendable where Instant.Durat
                 consecutiveFailures: record.consecutiveFailures,
                 heldBy: record.report?.reason,
                 busyReports: record.recentReports.count { $0.reason == .busy },
-                failedReports: record.recentReports.count { $0.reason == .failed }
+                failedReports: record.recentReports.count { $0.reason == .failed },
+                cappedReports: record.recentReports.count { $0.capped },
+                slowStartSince: record.slowStartSince.map(instant(at:))
             )
         }
     }

@@ -6,4 +6,7 @@ struct OutcomeReport: Sendable, Equatable {
     var reason: ReleaseReason
     /// When the report arrived (in a hold, the newest): only a probe started at or after it clears the hold.
     var at: Moment
+    /// In ``ServerRecord/recentReports``: a `failed` report that held nothing back, because the
+    /// cap on servers held by callers' reports was reached.
+    var capped = false
 }

@@ -16,6 +16,8 @@ struct PickFigures: Sendable {
     var reserved: Int
     /// A `busy` or `failed` release holds the server back until a probe started after it answers.
     var heldByReport: Bool
+    /// When its slow start began, while one may still run.
+    var slowStartSince: Moment?
 
     /// Whether a probe that started at or after `threshold` has answered, well or not.
     @inline(__always)
@@ -26,11 +28,23 @@ struct PickFigures: Sendable {
 
     /// Free workers a pick may use, or `nil` when the server cannot take a call at all
     /// (not up, its newest probe failed, held by a dialout's report, or no probe since
-    /// `threshold`). Zero or negative when
-    /// reservations have used up the reading.
+    /// `threshold`). Zero or negative when reservations have used up the reading; during a
+    /// slow start of `slowStart` at `now`, only the part of the reading the ramp allows counts.
     @inline(__always)
-    func effectiveAvailable(freshFrom threshold: Moment) -> Int? {
+    func effectiveAvailable(freshFrom threshold: Moment, now: Moment, slowStart: Duration) -> Int? {
         guard state == .up, !lastProbeFailed, !heldByReport, hasAnswer(since: threshold) else { return nil }
-        return reportedAvailable - reserved
+        guard let slowStartSince else { return reportedAvailable - reserved }
+        return slowStartCapacity(available: reportedAvailable, elapsed: now - slowStartSince, window: slowStart) - reserved
     }
+}
+
+/// The free workers picks may use on a server `elapsed` into a slow start of `window`:
+/// `max(1, ceil(available × max(0.1, elapsed / window)))`, linear from a tenth to all of them
+/// (Envoy's slow start with aggression 1 and a 10 % floor); all of them once the window has
+/// passed, or when it is zero.
+@inline(__always)
+func slowStartCapacity(available: Int, elapsed: Duration, window: Duration) -> Int {
+    guard window > .zero, elapsed < window, available > 0 else { return available }
+    let share = max(0.1, max(.zero, elapsed) / window)
+    return max(1, Int((Double(available) * share).rounded(.up)))
 }

@@ -38,10 +38,33 @@ struct ServerRecord: Sendable {
     /// `busy` and `failed` reports of about the last minute, oldest first, for operators
     /// (bounded: see ``FleetState/recentReportLimit``).
     var recentReports: [OutcomeReport] = []
+    /// Listed after the first list this state was given: its first good reading starts a slow
+    /// start, as a server coming back does (those of the first list are the fleet as found).
+    var joinedLate = false
+    /// When the server last became pickable again, while its slow start may still run.
+    var slowStartSince: Moment?
 
-    init(url: String) {
+    init(url: String, joinedLate: Bool = false) {
         self.url = url
+        self.joinedLate = joinedLate
     }
+
+    /// Whether the probes call it healthy: its newest probe answered well and says it takes
+    /// calls, and no failed probe took it down (callers' reports may have).
+    var healthyByProbes: Bool {
+        lastError == nil && reading?.isTakingCalls == true && (state != .down || isDownByReports)
+    }
+
+    /// Whether callers' `failed` reports hold it back or took it down.
+    var heldByCallers: Bool {
+        report?.reason == .failed || (state == .down && isDownByReports)
+    }
+
+    /// Down because `failed` reports reached `fall`, not because probes failed.
+    var isDownByReports: Bool { downReason == Self.reportedDownReason }
+
+    /// The reason a server taken down by callers' `failed` reports shows.
+    static let reportedDownReason = "dialout failed (reported)"
 
     /// Whether a probe under way started at or after `threshold`, so a pick can join it.
     func hasProbeInFlight(since threshold: Moment) -> Bool {
@@ -56,7 +79,8 @@ struct ServerRecord: Sendable {
             answeredAt: lastProbeStart,
             reportedAvailable: reading?.available ?? 0,
             reserved: reservations.count,
-            heldByReport: report != nil
+            heldByReport: report != nil,
+            slowStartSince: slowStartSince
         )
     }
 }

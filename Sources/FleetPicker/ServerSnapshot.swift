@@ -27,12 +27,18 @@ public struct ServerSnapshot<Instant: InstantProtocol>: Sendable, Equatable {
     public var busyReports: Int
     /// `failed` reports in the last ``FleetState/reportWindow``.
     public var failedReports: Int
+    /// `failed` reports in the last ``FleetState/reportWindow`` that held nothing back: the
+    /// cap on servers held by callers' reports was reached.
+    public var cappedReports: Int
+    /// When its slow start began, while one may still run.
+    public var slowStartSince: Instant?
 
     /// Creates a snapshot.
     public init(
         url: String, state: ServerState, available: Int?, workers: Int?, activeCalls: Int?,
         reserved: Int, lastProbeStart: Instant?, lastLatency: Duration?, lastError: String?,
-        consecutiveFailures: Int, heldBy: ReleaseReason? = nil, busyReports: Int = 0, failedReports: Int = 0
+        consecutiveFailures: Int, heldBy: ReleaseReason? = nil, busyReports: Int = 0, failedReports: Int = 0,
+        cappedReports: Int = 0, slowStartSince: Instant? = nil
     ) {
         self.url = url
         self.state = state
@@ -47,5 +53,7 @@ public struct ServerSnapshot<Instant: InstantProtocol>: Sendable, Equatable {
         self.heldBy = heldBy
         self.busyReports = busyReports
         self.failedReports = failedReports
+        self.cappedReports = cappedReports
+        self.slowStartSince = slowStartSince
     }
 }

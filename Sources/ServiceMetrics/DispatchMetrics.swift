@@ -1,5 +1,3 @@
-import DispatchCluster
-import DispatchHTTPServer
 import CoreMetrics
 import DispatchCluster
 import DispatchHTTPServer
@@ -16,12 +14,13 @@ import Synchronization
 public final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
     /// Upper bounds of the pick-duration buckets: a fresh pick takes microseconds, a pick that
     /// waits for probes up to the probe timeout.
-    public static let pickDurationBuckets: [Duration] = [
+    static let pickDurationBuckets: [Duration] = [
         .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
         .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
         .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500),
     ]
 
+    /// The registry every metric of this application is in.
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
     private let picked: CoreMetrics.Counter
@@ -31,6 +30,8 @@ public final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
     private let pickedInPipeline: CoreMetrics.Counter
     /// Releases by reason (`not_placed`, `busy`, `failed`), one counter each.
     private let releases: [ReleaseReason: CoreMetrics.Counter]
+    /// `failed` releases that held nothing back because the cap on held servers was reached.
+    private let cappedReports: CoreMetrics.Counter
     /// Probe counters by result, made on first use (results are a small fixed set).
     private let probeCounters: Mutex<[String: CoreMetrics.Counter]>
     /// The per-server gauges set at the last scrape, to unregister those of removed servers.
@@ -61,6 +62,7 @@ public final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
     private let fleetEmptyCount = Atomic<Int>(0)
     private let probeCount = Atomic<Int>(0)
 
+    /// Metrics in a registry of their own.
     public init() {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -75,6 +77,7 @@ public final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
         releases = Dictionary(uniqueKeysWithValues: ReleaseReason.allCases.map { reason in
             (reason, Counter(label: "voxbridge_releases_total", dimensions: [("reason", reason.rawValue)], factory: factory))
         })
+        cappedReports = Counter(label: "voxbridge_release_reports_capped_total", factory: factory)
         probeCounters = Mutex([:])
         serverGauges = Mutex([:])
         reservationsInFlight = registry.makeGauge(name: "voxbridge_reservations_in_flight", labels: [])
@@ -94,7 +97,7 @@ public final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
     }
 
     /// The roles `voxbridge_cluster_role` shows.
-    public static let clusterRoleNames = ["single", "leader", "follower", "degraded"]
+    static let clusterRoleNames = ["single", "leader", "follower", "degraded"]
 
     /// Sets `voxbridge_cluster_role` to `role` and `voxbridge_cluster_lease_term` to the term
     /// this instance leads under (0 when it does not lead).
@@ -166,7 +169,7 @@ public final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
         pickDuration.recordNanoseconds(duration.nanoseconds)
     }
 
-    /// Counts one pick answered by ``PickFastPathHandler`` (after ``recordPick(_:duration:)``):
+    /// Counts one pick answered by the pick fast path in the channel pipeline (after ``recordPick(_:duration:)``):
     /// of `voxbridge_picks_total{outcome="picked"}`, these needed neither probes nor the router.
     /// A falling share means picks wait for probes (a `--freshness-ms` short for the pick rate).
     public func recordPickAnsweredInPipeline() {
@@ -176,6 +179,12 @@ public final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
     /// Counts one accepted release by its reason.
     public func recordRelease(_ reason: ReleaseReason) {
         releases[reason]?.increment()
+    }
+
+    /// Counts a `failed` release that held nothing back: callers' reports already held back as
+    /// many servers as `--max-held-percent` allows.
+    public func recordReportCapped() {
+        cappedReports.increment()
     }
 
     /// Records whether the settings store can be reached (`voxbridge_store_up`).

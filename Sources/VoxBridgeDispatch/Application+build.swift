@@ -36,6 +36,12 @@ func buildApplication(
         clock: EventLoopClock(),
         observer: { event in
             // One line per state change; nothing per pick or per good probe at the default level.
+            if case .reportCapped(let server, let cap) = event {
+                metrics.recordReportCapped()
+                if cap.first {
+                    logger.warning("callers' failed releases hold back \(cap.held) of \(cap.healthy) healthy fleet servers, the most --max-held-percent allows: the one on \(server) holds nothing back; later ones are counted in reports_last_minute.capped until there is room")
+                }
+            }
             if case .stateChanged(let server, let from, let to, let reason) = event {
                 // Open pages see a state change at once, not at the next tick.
                 events.nudge()

@@ -36,6 +36,11 @@ struct DispatchConfiguration: Sendable, Equatable {
     var reservationSettle: Duration = .seconds(1)
     /// A reservation ends after this long in any case.
     var reservationTTL: Duration = .seconds(10)
+    /// For this long after a server becomes pickable again, picks use only part of its free
+    /// workers, rising from a tenth to all; zero: off.
+    var slowStart: Duration = .zero
+    /// The most of the healthy servers callers' `failed` reports may hold back, in percent.
+    var maxHeldPercent: Int = 50
     /// Guards settings writes (`VOXBRIDGE_ADMIN_TOKEN`); also accepted wherever the pick token is.
     var adminToken: String? = nil
     /// When set, guards picking, releasing and the read endpoints (`VOXBRIDGE_PICK_TOKEN`).
@@ -61,7 +66,8 @@ struct DispatchConfiguration: Sendable, Equatable {
     var pickerConfiguration: FleetPickerConfiguration {
         FleetPickerConfiguration(
             freshness: freshness, fall: fall, rise: rise, downInterval: downInterval,
-            reservationSettle: reservationSettle, reservationTTL: reservationTTL, probeInterval: probeInterval)
+            reservationSettle: reservationSettle, reservationTTL: reservationTTL, probeInterval: probeInterval,
+            slowStart: slowStart, maxHeldPercent: maxHeldPercent)
     }
 
     /// The prober's settings from these options.

@@ -27,7 +27,10 @@ enum FleetStatusDocument {
                     "last_error": server.lastError.map(JSONValue.string) ?? .null,
                     "consecutive_failures": .int(server.consecutiveFailures),
                     "held_by_report": server.heldBy.map { .string($0.rawValue) } ?? .null,
-                    "reports_last_minute": .object(["busy": .int(server.busyReports), "failed": .int(server.failedReports)]),
+                    "reports_last_minute": .object([
+                        "busy": .int(server.busyReports), "failed": .int(server.failedReports), "capped": .int(server.cappedReports),
+                    ]),
+                    "slow_start_since": server.slowStartSince.map { .string(timestamp(wallNow - (now - $0).timeInterval)) } ?? .null,
                 ])
             }),
         ]

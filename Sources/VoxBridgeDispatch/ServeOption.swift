@@ -31,7 +31,7 @@ extension ServeOption {
     /// Every `serve` option, in README's order (which is also `--help`'s).
     static let all: [ServeOption] = [
         host, port, db, store, advertiseURL, probeTimeout, freshness, probeInterval, fall, rise, downInterval,
-        reservationSettle, reservationTTL, probeCAFile, requestTimeout, idleTimeout, maxConnections, maxEventStreams,
+        reservationSettle, reservationTTL, slowStart, maxHeldPercent, probeCAFile, requestTimeout, idleTimeout, maxConnections, maxEventStreams,
         logLevel,
     ]
 
@@ -107,6 +107,16 @@ extension ServeOption {
     static let reservationTTL = ServeOption(
         name: "reservation-ttl-ms", help: "A reservation ends after this long in any case, in ms", range: 1...3_600_000,
         defaultText: milliseconds(defaults.reservationTTL))
+    /// `--slow-start-ms`.
+    static let slowStart = ServeOption(
+        name: "slow-start-ms",
+        help: "For this long after a server becomes pickable again, picks use a share of its free workers rising from a tenth to all, in ms; 0: off",
+        range: 0...3_600_000, defaultText: milliseconds(defaults.slowStart))
+    /// `--max-held-percent`.
+    static let maxHeldPercent = ServeOption(
+        name: "max-held-percent",
+        help: "The most of the healthy servers callers' failed releases may hold back or take down, in percent (at least one server)",
+        range: 0...100, defaultText: String(defaults.maxHeldPercent))
     /// `--probe-ca-file`; without it the prober trusts the system's store.
     static let probeCAFile = ServeOption(
         name: "probe-ca-file", help: "PEM file of CAs trusted for https fleet servers", range: nil,
@@ -120,7 +130,7 @@ extension ServeOption {
         name: "idle-timeout-ms", help: "An idle keep-alive connection is closed after this, in ms", range: 100...86_400_000,
         defaultText: milliseconds(defaults.idleTimeout))
     /// `--max-connections`; its default is worked out at start
-    /// (``DispatchConfiguration/defaultMaxConnections(fileLimit:)``).
+    /// (`HTTPConnectionConfiguration.defaultMaxConnections(fileLimit:)`).
     static let maxConnections = ServeOption(
         name: "max-connections", help: "Connections served at once; more are closed at once", range: 1...1_048_576,
         defaultText: "the file limit less a reserve")

@@ -45,6 +45,12 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong(ServeOption.reservationTTL.name), help: ServeOption.reservationTTL.helpText)
     var reservationTTLMilliseconds: Int?
 
+    @Option(name: .customLong(ServeOption.slowStart.name), help: ServeOption.slowStart.helpText)
+    var slowStartMilliseconds: Int?
+
+    @Option(name: .customLong(ServeOption.maxHeldPercent.name), help: ServeOption.maxHeldPercent.helpText)
+    var maxHeldPercent: Int?
+
     @Option(name: .customLong(ServeOption.probeCAFile.name), help: ServeOption.probeCAFile.helpText)
     var probeCAFile: String?
 
@@ -138,6 +144,10 @@ struct ServeOptions: ParsableArguments {
         if let value = try resolver.integer(.reservationTTL, reservationTTLMilliseconds) {
             configuration.reservationTTL = .milliseconds(value)
         }
+        if let value = try resolver.integer(.slowStart, slowStartMilliseconds) {
+            configuration.slowStart = .milliseconds(value)
+        }
+        configuration.maxHeldPercent = try resolver.integer(.maxHeldPercent, maxHeldPercent) ?? configuration.maxHeldPercent
         if let value = try resolver.integer(.requestTimeout, requestTimeoutMilliseconds) {
             configuration.requestTimeout = .milliseconds(value)
         }

@@ -211,7 +211,9 @@
         ...fact("Reported free", number(server.available), "available"),
         ...fact("Last probe", ageText(server, totals.generated_at), "last_probe"),
         ...fact("Failures in a row", String(server.consecutive_failures), "consecutive_failures"),
-        ...fact("Reports, last minute", reports.busy + " busy · " + reports.failed + " failed", "reports_last_minute"),
+        ...fact("Reports, last minute", reports.busy + " busy · " + reports.failed + " failed"
+          + (reports.capped ? " (" + reports.capped + " over the cap, ignored)" : ""), "reports_last_minute"),
+        ...(server.slow_start_since ? fact("Slow start", "ramping up since " + new Date(server.slow_start_since).toLocaleTimeString(), "slow_start") : []),
         ...fact("Held by report", server.held_by_report || "none", "held_by_report"),
         ...fact("Passed over", why || "no: it takes calls", "passed_over", why ? "why" : null));
       return el("li", { class: "server", "data-url": server.url, "data-state": server.state },
