@@ -1,3 +1,4 @@
+import ServiceMetrics
 import DispatchHTTPServer
 import FleetPicker
 import Foundation

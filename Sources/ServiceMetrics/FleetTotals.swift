@@ -1,4 +1,3 @@
-import ServiceMetrics
 import DispatchHTTPServer
 import FleetPicker
 
@@ -7,31 +6,31 @@ import FleetPicker
 ///
 /// Rates are the counters' growth over the sampling window of ``RateWindow`` (a few seconds),
 /// so one event is enough to read them; they are 0 until a second sample exists.
-struct FleetTotals: Sendable, Equatable {
+public struct FleetTotals: Sendable, Equatable {
     /// Servers in the list.
-    var servers: Int
+    public var servers: Int
     /// Servers whose state is `up`.
-    var serversUp: Int
+    public var serversUp: Int
     /// Workers of the servers that are up, by their last reading.
-    var workers: Int
+    public var workers: Int
     /// Free workers of the servers that are up, less this service's reservations on them.
-    var freeWorkers: Int
+    public var freeWorkers: Int
     /// Reservations not yet covered by a report, on every server.
-    var reserved: Int
+    public var reserved: Int
     /// Counts since the service started.
-    var counts: DispatchCounts
+    public var counts: DispatchCounts
     /// Picks answered with a server, per second.
-    var picksPerSecond: Double
+    public var picksPerSecond: Double
     /// Picks answered `no_capacity`, per second.
-    var noCapacityPerSecond: Double
+    public var noCapacityPerSecond: Double
     /// Health probes, per second.
-    var probesPerSecond: Double
+    public var probesPerSecond: Double
     /// When these totals were taken (ISO 8601): the page measures probe ages from it, not from
     /// the browser's clock.
-    var generatedAt: String
+    public var generatedAt: String
 
     /// The totals of `servers` with `counts` now and the `rates` of the counters.
-    init(servers: [ServerSnapshot<ContinuousClock.Instant>], counts: DispatchCounts, rates: RateWindow.Rates, generatedAt: String) {
+    public init(servers: [ServerSnapshot<ContinuousClock.Instant>], counts: DispatchCounts, rates: RateWindow.Rates, generatedAt: String) {
         let up = servers.filter { $0.state == .up }
         self.servers = servers.count
         self.serversUp = up.count
@@ -46,7 +45,7 @@ struct FleetTotals: Sendable, Equatable {
     }
 
     /// The JSON object the event stream sends.
-    var json: JSONValue {
+    public var json: JSONValue {
         .object([
             "servers": .int(servers),
             "servers_up": .int(serversUp),
