@@ -26,15 +26,8 @@ struct ClusterRuntimeTests {
 
         // a is cut off from the database: its round trips fail from now on.
         aStore.reachable.store(false, ordering: .relaxed)
-        var step = 0
         var overlap = false
-        let tookOver = await world.drive(step: .milliseconds(10), until: { b.route() == .decide(fencing: 2) }) {
-            step += 1
-            // Every instance asks the database every 100 ms (the poll interval).
-            if step % 10 == 0 {
-                await a.leaseRound()
-                await b.leaseRound()
-            }
+        let tookOver = await world.driveRounds([a, b], until: { b.route() == .decide(fencing: 2) }) {
             if a.route() == .decide(fencing: 1), b.route() == .decide(fencing: 2) { overlap = true }
         }
         #expect(tookOver, "b leads after a's lease lapsed")
@@ -65,14 +58,7 @@ struct ClusterRuntimeTests {
         #expect(await world.settle(until: { forwarder.sent.withLock { $0 } == ["http://a"] }), "the pick went to a")
 
         // a is frozen: it renews nothing, and its lease lapses at 600 ms; b takes it.
-        var step = 0
-        let answered = await world.drive(step: .milliseconds(10), until: { answer.withLock { $0 } != nil }) {
-            step += 1
-            if step % 10 == 0 {
-                await b.leaseRound()
-                await follower.leaseRound()
-            }
-        }
+        let answered = await world.driveRounds([b, follower], until: { answer.withLock { $0 } != nil })
         #expect(answered, "the pick was answered while a stayed frozen")
         #expect(answer.withLock { $0 } == "answered by http://b")
         #expect(forwarder.sent.withLock { $0 } == ["http://a", "http://b"])
@@ -99,14 +85,7 @@ struct ClusterRuntimeTests {
         }
         defer { request.cancel() }
         #expect(await world.settle(until: { forwarder.sent.withLock { $0 } == ["http://a"] }), "the pick went to a first")
-        var step = 0
-        let answered = await world.drive(step: .milliseconds(10), until: { answer.withLock { $0 } != nil }) {
-            step += 1
-            if step % 10 == 0 {
-                await b.leaseRound()
-                await follower.leaseRound()
-            }
-        }
+        let answered = await world.driveRounds([b, follower], until: { answer.withLock { $0 } != nil })
         #expect(answered)
         #expect(answer.withLock { $0 } == "answered by http://b")
         #expect(forwarder.sent.withLock { $0 } == ["http://a", "http://b"], "to the new leader exactly once")

@@ -139,6 +139,20 @@ struct ClusterWorld {
         return done()
     }
 
+    /// Moves the test clock 10 ms a step, each of `instances` asking the database every 100 ms
+    /// (the poll interval), until `done` holds; `check` runs after every step.
+    @discardableResult
+    func driveRounds(_ instances: [ClusterCoordinator<TestClock>], until done: () -> Bool, check: () -> Void = {}) async -> Bool {
+        var step = 0
+        return await drive(step: .milliseconds(10), until: done) {
+            step += 1
+            if step % 10 == 0 {
+                for instance in instances { await instance.leaseRound() }
+            }
+            check()
+        }
+    }
+
     /// Moves the test clock in `step`s, letting tasks run between steps (1 ms of real time
     /// each), until `done` holds or `limit` steps have passed; `each` runs before every step.
     /// - Returns: Whether `done` held.
