@@ -1,8 +1,8 @@
 import Logging
 import PostgresNIO
-import Synchronization
 import PostgresSettingsStore
 import SettingsStore
+import Synchronization
 
 /// The lease and the membership rows in PostgreSQL: the round trips ``LeaseState`` asks for.
 ///

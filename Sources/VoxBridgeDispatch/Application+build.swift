@@ -1,4 +1,3 @@
-import ServiceMetrics
 import DispatchHTTPServer
 import FleetPicker
 import HealthProber
@@ -6,6 +5,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import ServiceMetrics
 import SettingsStore
 
 /// The request context of every route.
@@ -36,13 +36,8 @@ func buildApplication(
         clock: EventLoopClock(),
         observer: { event in
             // One line per state change; nothing per pick or per good probe at the default level.
-            if case .reportCapped(let server, let cap) = event {
-                metrics.recordReportCapped()
-                if cap.first {
-                    logger.warning("callers' failed releases hold back \(cap.held) of \(cap.healthy) healthy fleet servers, the most --max-held-percent allows: the one on \(server) holds nothing back; later ones are counted in reports_last_minute.capped until there is room")
-                }
-            }
-            if case .stateChanged(let server, let from, let to, let reason) = event {
+            switch event {
+            case .stateChanged(let server, let from, let to, let reason):
                 // Open pages see a state change at once, not at the next tick.
                 events.nudge()
                 let because = reason.map { " (\($0))" } ?? ""
@@ -51,6 +46,14 @@ func buildApplication(
                 } else {
                     logger.info("fleet server \(server) \(from.rawValue) -> \(to.rawValue)\(because)")
                 }
+            case .reportCapped(let server, let cap):
+                // Counted each time, logged once until the cap has room again.
+                metrics.recordReportCapped()
+                if cap.first {
+                    logger.warning("callers' failed releases hold back \(cap.held) of \(cap.healthy) healthy fleet servers, the most --max-held-percent allows: the one on \(server) holds nothing back; later ones are counted in reports_last_minute.capped until there is room")
+                }
+            case .probeFinished:
+                break
             }
         })
     let feed = try await store.makeChangeFeed()

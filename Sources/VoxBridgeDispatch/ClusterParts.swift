@@ -1,11 +1,11 @@
-import ServiceMetrics
-import DispatchHTTPServer
 import DispatchCluster
+import DispatchHTTPServer
 import FleetPicker
 import Foundation
 import Hummingbird
 import Logging
 import PostgresSettingsStore
+import ServiceMetrics
 import SettingsStore
 
 /// What an instance in a cluster runs beside the single-instance service: the lease's

@@ -1,5 +1,5 @@
-import DispatchHTTPServer
 import DispatchCluster
+import DispatchHTTPServer
 
 extension ClusterStatus {
     /// The short form the operator's page shows: who decides (`cluster` in each fleet event).

@@ -1,5 +1,5 @@
-import DispatchHTTPServer
 import ArgumentParser
+import DispatchHTTPServer
 import Foundation
 import Logging
 import SettingsStore

@@ -1,9 +1,9 @@
-import ServiceMetrics
 import DispatchHTTPServer
 import FleetPicker
 import Foundation
 import NIOCore
 import ServiceLifecycle
+import ServiceMetrics
 
 /// Builds one fleet event every ``FleetEventConfiguration/interval`` (sooner when a server
 /// changes state) and publishes it to the open `GET /v1/fleet/events` streams; at graceful

@@ -1,6 +1,6 @@
-import ServiceMetrics
 import DispatchHTTPServer
 import FleetPicker
+import ServiceMetrics
 
 /// The fleet as `serve` runs it: the picker's coordinator on event loop timers.
 typealias ServiceFleet = FleetCoordinator<EventLoopClock>

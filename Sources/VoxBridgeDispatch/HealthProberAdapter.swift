@@ -1,6 +1,6 @@
-import ServiceMetrics
 import FleetPicker
 import HealthProber
+import ServiceMetrics
 
 /// Lets the picker's coordinator probe through the libcurl ``HealthProber``, translating its
 /// report into the picker's reading and counting every probe by result for `/metrics`.

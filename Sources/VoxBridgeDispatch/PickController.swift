@@ -1,5 +1,5 @@
-import DispatchHTTPServer
 import DispatchCluster
+import DispatchHTTPServer
 import FleetPicker
 import Foundation
 import Hummingbird

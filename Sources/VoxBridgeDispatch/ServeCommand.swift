@@ -1,11 +1,11 @@
-import ServiceMetrics
+import ArgumentParser
 import DispatchCluster
 import DispatchHTTPServer
-import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import ServiceMetrics
 import SettingsStore
 
 /// `voxbridge-dispatch serve`: opens the settings store (SQLite or PostgreSQL) and serves the HTTP API until

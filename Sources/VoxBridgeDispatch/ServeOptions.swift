@@ -1,5 +1,5 @@
-import DispatchHTTPServer
 import ArgumentParser
+import DispatchHTTPServer
 import Foundation
 
 /// The `serve` options as typed on the command line; each one left out is read from the

@@ -1,6 +1,6 @@
-import ServiceMetrics
 import Logging
 import ServiceLifecycle
+import ServiceMetrics
 import SettingsStore
 
 /// Runs the settings store's change feed (the PostgreSQL listener) for as long as the application

@@ -1,7 +1,7 @@
 import DispatchTestSupport
 import Foundation
-import PostgresSettingsStore
 import Logging
+import PostgresSettingsStore
 import Testing
 @testable import SettingsStore
 

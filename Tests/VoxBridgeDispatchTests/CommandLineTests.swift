@@ -1,6 +1,6 @@
-import NIOCore
 import DispatchTestSupport
 import Foundation
+import NIOCore
 @testable import VoxBridgeDispatch
 #if canImport(FoundationNetworking)
 import FoundationNetworking

@@ -1,9 +1,9 @@
-import DispatchHTTPServer
 import CSQLite
+import DispatchHTTPServer
 import DispatchTestSupport
 import Foundation
-@testable import SettingsStore
 import Testing
+@testable import SettingsStore
 @testable import VoxBridgeDispatch
 
 /// Crash safety and storage faults, with the built executable as an operator runs it: `kill -9`

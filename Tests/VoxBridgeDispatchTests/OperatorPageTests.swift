@@ -1,9 +1,9 @@
-import ServiceMetrics
 import DispatchHTTPServer
+import FleetPicker
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import FleetPicker
+import ServiceMetrics
 import Testing
 @testable import VoxBridgeDispatch
 

@@ -1,4 +1,3 @@
-import ServiceMetrics
 import DispatchHTTPServer
 import DispatchTestSupport
 import FleetPicker
@@ -8,9 +7,10 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import NIOHTTPTypes
-@testable import SettingsStore
+import ServiceMetrics
 import Synchronization
 import Testing
+@testable import SettingsStore
 @testable import VoxBridgeDispatch
 
 /// A prober that answers at once with fixed free workers per server, and counts its probes.

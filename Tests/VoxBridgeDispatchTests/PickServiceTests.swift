@@ -292,6 +292,37 @@ struct PickServiceTests {
         for fake in fakes { await fake.stop() }
     }
 
+    @Test("failed releases past the cap hold nothing back: counted in /v1/fleet and /metrics, picks go on", arguments: Transport.allCases)
+    func failedReportsCapped(transport: Transport) async throws {
+        // Two healthy servers: callers' reports may hold back max(1, floor(2 × 50 %)) = 1. Health
+        // answers take 300 ms, so a report's probe is still out while the test looks.
+        let fakes = [try await FakeFleetServer(available: 9, latency: .milliseconds(300)), try await FakeFleetServer(available: 4, latency: .milliseconds(300))]
+        let app = try TestApplication { $0.freshness = .seconds(2) }
+        try await app.setFleet(fakes.map(\.url))
+        try await app.test(transport.setup) { client in
+            func releaseFailed(_ pick: PickAnswer) async throws -> HTTPResponse.Status {
+                try await client.execute(uri: "/v1/release", method: .post,
+                                         body: ByteBuffer(string: #"{"reservation_id": "\#(pick.reservationID ?? "")", "reason": "failed"}"#)) { $0.status }
+            }
+            let first = try await client.pick()
+            #expect(first.server == fakes[0].url)
+            #expect(try await releaseFailed(first) == .ok)
+            let second = try await client.pick()
+            #expect(second.server == fakes[1].url, "the first is held back")
+            #expect(try await releaseFailed(second) == .ok, "a report past the cap is still accepted")
+            let servers = try await client.execute(uri: "/v1/fleet", method: .get) { json($0.body)["servers"] as? [[String: Any]] ?? [] }
+            let reports = servers.map { $0["reports_last_minute"] as? [String: Any] ?? [:] }
+            #expect(servers.map { $0["held_by_report"] as? String } == ["failed", nil])
+            #expect(reports.map { $0["capped"] as? Int } == [0, 1])
+            #expect(reports.map { $0["failed"] as? Int } == [1, 1])
+            #expect(try await client.pick().server == fakes[1].url, "the second still takes calls")
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(String(buffer: response.body).contains("voxbridge_release_reports_capped_total 1"))
+            }
+        }
+        for fake in fakes { await fake.stop() }
+    }
+
     @Test("the pick token guards pick, release, fleet and settings reads; the admin token works there too", arguments: Transport.allCases)
     func tokens(transport: Transport) async throws {
         let fake = try await FakeFleetServer(available: 4)

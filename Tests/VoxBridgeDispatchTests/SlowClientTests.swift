@@ -1,9 +1,9 @@
 import DispatchHTTPServer
 import DispatchTestSupport
 import Foundation
-@testable import SettingsStore
 import Synchronization
 import Testing
+@testable import SettingsStore
 @testable import VoxBridgeDispatch
 #if canImport(Glibc)
 import Glibc
