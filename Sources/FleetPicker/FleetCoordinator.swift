@@ -100,6 +100,19 @@ public final class FleetCoordinator<C: Clock>: Sendable where C.Duration == Dura
         }
     }
 
+    /// Applies the operators' states (``FleetState/setOperatorStates(_:now:)``); the background
+    /// loop wakes for a schedule that changed (a server into or out of maintenance).
+    /// - Returns: The servers whose state changed.
+    @discardableResult
+    public func setOperatorStates(_ states: [String: OperatorState]) -> [OperatorStateChange] {
+        shared.withLock { shared in
+            let now = clock.now
+            let changes = shared.fleet.setOperatorStates(states, now: now)
+            for change in changes { shared.wakeLoop(ifDueBefore: shared.fleet.backgroundDue(of: change.server, now: now)) }
+            return changes
+        }
+    }
+
     /// Picks the server with the most available capacity and reserves one call on it.
     ///
     /// Probes the servers whose readings are not fresh (joining probes already under way) and

@@ -85,6 +85,10 @@ extension FleetState {
             let reason: String
             if excluded.contains(position) {
                 reason = "excluded"
+            } else if record.operatorState == .draining {
+                reason = "draining (operator): no new dialouts"
+            } else if record.operatorState == .maintenance {
+                reason = "maintenance (operator): no dialouts"
             } else if record.state == .down {
                 reason = "down: \(record.lastError ?? record.downReason ?? "failing")"
             } else if let error = record.lastError {

@@ -17,7 +17,7 @@ extension FleetState {
         // The common case, every reading fresh, is a read-only pass over the plain figures.
         if !needsProbes(excluding: excluding, arrivedAt: arrivedAt) { return plan }
         for position in servers.indices {
-            guard figures[position].state != .down, !figures[position].hasAnswer(since: threshold) else { continue }
+            guard figures[position].mayBeWaitedFor, !figures[position].hasAnswer(since: threshold) else { continue }
             let url = servers[position].url
             if !excluding.isEmpty, excluding.contains(url) { continue }
             if servers[position].hasProbeInFlight(since: threshold) {
@@ -42,7 +42,7 @@ extension FleetState {
         // threshold gives the same answer; `moment(_:)` would set the origin, and this only reads.
         let arrival = origin.map { Moment($0.duration(to: arrivedAt)) } ?? .zero
         let threshold = arrival - configuration.freshness
-        for position in figures.indices where figures[position].state != .down && !figures[position].hasAnswer(since: threshold) {
+        for position in figures.indices where figures[position].mayBeWaitedFor && !figures[position].hasAnswer(since: threshold) {
             if excluding.isEmpty || !excluding.contains(servers[position].url) { return true }
         }
         return false
@@ -70,9 +70,9 @@ extension FleetState {
         for position in servers.indices {
             let idle = servers[position].probesInFlight.isEmpty
             var due: Moment
-            if servers[position].state == .down {
-                due = servers[position].nextBackgroundProbe
-                    ?? (servers[position].downSince ?? now) + jittered(configuration.downInterval, &random)
+            if servers[position].onSlowSchedule {
+                let since = servers[position].downSince ?? servers[position].maintenanceSince ?? now
+                due = servers[position].nextBackgroundProbe ?? since + jittered(configuration.downInterval, &random)
                 if due <= now {
                     if idle {
                         servers[position].probesInFlight.append(now)
@@ -109,7 +109,7 @@ extension FleetState {
     public func backgroundDue(of server: String, now: Instant) -> Instant? {
         guard let position = positions[server], servers[position].probesInFlight.isEmpty else { return nil }
         let record = servers[position]
-        if record.state == .down { return record.nextBackgroundProbe.map(instant(at:)) }
+        if record.onSlowSchedule { return record.nextBackgroundProbe.map(instant(at:)) }
         if let due = record.nextRefresh { return instant(at: due) }
         return configuration.refreshInterval != nil ? now : nil
     }
@@ -179,7 +179,8 @@ extension FleetState {
         case .failed(let failure):
             servers[position].lastError = failure
             servers[position].consecutiveSuccesses = 0
-            servers[position].consecutiveFailures += 1
+            // In maintenance failures are expected: they count toward nothing.
+            if servers[position].operatorState != .maintenance { servers[position].consecutiveFailures += 1 }
             if before != .down, servers[position].consecutiveFailures >= configuration.fall {
                 after = .down
                 reason = failure

@@ -8,7 +8,7 @@ extension FleetState {
     /// - Otherwise, with refresh on, the next probe starts ``refreshGap(latencyEstimate:random:first:)``
     ///   after this one started.
     mutating func scheduleRefresh(at position: Int, probeStart: Moment, finishedAt: Moment) {
-        guard servers[position].state != .down else { return }
+        guard !servers[position].onSlowSchedule else { return }
         if let report = servers[position].report, report.at > probeStart {
             servers[position].nextRefresh = finishedAt
             return

@@ -91,7 +91,8 @@ public struct FleetState<Instant: InstantProtocol>: Sendable where Instant.Durat
                 busyReports: record.recentReports.count { $0.reason == .busy },
                 failedReports: record.recentReports.count { $0.reason == .failed },
                 cappedReports: record.recentReports.count { $0.capped },
-                slowStartSince: record.slowStartSince.map(instant(at:))
+                slowStartSince: record.slowStartSince.map(instant(at:)),
+                operatorState: record.operatorState
             )
         }
     }

@@ -18,6 +18,12 @@ struct PickFigures: Sendable {
     var heldByReport: Bool
     /// When its slow start began, while one may still run.
     var slowStartSince: Moment?
+    /// An operator drained it or put it in maintenance: no picks, and picks never wait for it.
+    var heldByOperator: Bool
+
+    /// Whether a pick may wait for this server's probe: it is neither down nor held by an operator.
+    @inline(__always)
+    var mayBeWaitedFor: Bool { state != .down && !heldByOperator }
 
     /// Whether a probe that started at or after `threshold` has answered, well or not.
     @inline(__always)
@@ -32,7 +38,7 @@ struct PickFigures: Sendable {
     /// slow start of `slowStart` at `now`, only the part of the reading the ramp allows counts.
     @inline(__always)
     func effectiveAvailable(freshFrom threshold: Moment, now: Moment, slowStart: Duration) -> Int? {
-        guard state == .up, !lastProbeFailed, !heldByReport, hasAnswer(since: threshold) else { return nil }
+        guard state == .up, !heldByOperator, !lastProbeFailed, !heldByReport, hasAnswer(since: threshold) else { return nil }
         guard let slowStartSince else { return reportedAvailable - reserved }
         return slowStartCapacity(available: reportedAvailable, elapsed: now - slowStartSince, window: slowStart) - reserved
     }

@@ -43,6 +43,13 @@ struct ServerRecord: Sendable {
     var joinedLate = false
     /// When the server last became pickable again, while its slow start may still run.
     var slowStartSince: Moment?
+    /// What an operator has set (``FleetState/setOperatorStates(_:now:)``).
+    var operatorState: OperatorState = .active
+    /// When the operator put it in maintenance: its slow probe schedule counts from here.
+    var maintenanceSince: Moment?
+
+    /// Probed at the down interval, not refreshed ahead: down, or in maintenance.
+    var onSlowSchedule: Bool { state == .down || operatorState == .maintenance }
 
     init(url: String, joinedLate: Bool = false) {
         self.url = url
@@ -52,7 +59,7 @@ struct ServerRecord: Sendable {
     /// Whether the probes call it healthy: its newest probe answered well and says it takes
     /// calls, and no failed probe took it down (callers' reports may have).
     var healthyByProbes: Bool {
-        lastError == nil && reading?.isTakingCalls == true && (state != .down || isDownByReports)
+        operatorState == .active && lastError == nil && reading?.isTakingCalls == true && (state != .down || isDownByReports)
     }
 
     /// Whether callers' `failed` reports hold it back or took it down.
@@ -80,7 +87,8 @@ struct ServerRecord: Sendable {
             reportedAvailable: reading?.available ?? 0,
             reserved: reservations.count,
             heldByReport: report != nil,
-            slowStartSince: slowStartSince
+            slowStartSince: slowStartSince,
+            heldByOperator: operatorState != .active
         )
     }
 }

@@ -32,13 +32,15 @@ public struct ServerSnapshot<Instant: InstantProtocol>: Sendable, Equatable {
     public var cappedReports: Int
     /// When its slow start began, while one may still run.
     public var slowStartSince: Instant?
+    /// What an operator has set.
+    public var operatorState: OperatorState
 
     /// Creates a snapshot.
     public init(
         url: String, state: ServerState, available: Int?, workers: Int?, activeCalls: Int?,
         reserved: Int, lastProbeStart: Instant?, lastLatency: Duration?, lastError: String?,
         consecutiveFailures: Int, heldBy: ReleaseReason? = nil, busyReports: Int = 0, failedReports: Int = 0,
-        cappedReports: Int = 0, slowStartSince: Instant? = nil
+        cappedReports: Int = 0, slowStartSince: Instant? = nil, operatorState: OperatorState = .active
     ) {
         self.url = url
         self.state = state
@@ -55,5 +57,6 @@ public struct ServerSnapshot<Instant: InstantProtocol>: Sendable, Equatable {
         self.failedReports = failedReports
         self.cappedReports = cappedReports
         self.slowStartSince = slowStartSince
+        self.operatorState = operatorState
     }
 }
