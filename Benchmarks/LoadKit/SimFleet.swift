@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
 import Logging
 import Synchronization
 
@@ -11,14 +13,22 @@ import Synchronization
 ///   `status`), or fails the way its ``SimMode`` says, after its health latency;
 /// - `POST /livekit/dialout`: 200 when a worker takes the call for a duration drawn from the
 ///   fleet's ``CallDuration``, 429 when every worker is busy (one call per worker, like the
-///   fleet's nginx with `max_conns=1`), 503 while the server is failing or draining.
+///   fleet's nginx with `max_conns=1`), 503 while the server is failing or draining;
+/// - `GET /attach`, a WebSocket upgrade: one text message `{"server":INDEX,"url":"http://127.0.0.1:PORT"}`,
+///   then every text message echoed until the client closes.
 ///
 /// The control port answers
 /// - `GET /control/stats`: every server's counters (health requests, dialouts, 429s) and calls;
 /// - `POST /control/servers/INDEX` with any of `{"mode": "hang", "health_latency_ms": 50,
 ///   "workers": 16}`: changes that server at once;
 /// - `POST /control/reset`: drops every call and counter and restores the start-up settings
-///   (what a benchmark does between its two pickers).
+///   (what a benchmark does between its two pickers);
+/// - `POST /control/servers/INDEX/restart` with optional `{"down_ms": 3000}`: restarts that server's
+///   workers as the fleet's runbook does (`systemctl restart voxcore@N`). Every call in progress
+///   is dropped and counted (`dropped_calls`), every open connection (WebSockets too) is closed,
+///   and for `down_ms` each new connection is closed at once without an answer, so health probes
+///   and dialouts fail with a connection error, as against a stopped service (the listening socket
+///   stays open: the sim would risk losing its port if it closed it). Afterwards every worker is free.
 public final class SimFleet: Sendable {
     /// The ports the fleet listens on, known once every listener is bound.
     public struct Ports: Sendable, Equatable {
@@ -38,6 +48,13 @@ public final class SimFleet: Sendable {
     private let callDuration: CallDuration
     /// Health requests since start, never reset: what a benchmark divides by its run time.
     private let healthRequestsSinceStart = Atomic<Int>(0)
+    /// Each server's open connections, which a restart closes.
+    private let connections: [SimConnectionBook]
+    /// Each server's open WebSockets (not cleared by a reset: they stay open).
+    private let websocketsOpen: Mutex<[Int]>
+
+    /// How long a restart keeps the server down when the request does not say.
+    public static let defaultRestartDown: Duration = .milliseconds(3_000)
 
     /// A fleet of `servers.count` servers; nothing listens until ``makeApplications(host:logger:onReady:)``
     /// is run.
@@ -46,6 +63,8 @@ public final class SimFleet: Sendable {
         self.initialSettings = servers
         self.states = Mutex(servers.map { SimServerState(settings: $0, now: now) })
         self.callDuration = callDuration
+        self.connections = servers.map { _ in SimConnectionBook() }
+        self.websocketsOpen = Mutex(Array(repeating: 0, count: servers.count))
     }
 
     /// The HTTP applications to run (fleet servers first, then the control port), all on
@@ -70,9 +89,19 @@ public final class SimFleet: Sendable {
         }
         var applications: [any ApplicationProtocol] = []
         for index in 0..<count {
+            let webSocketResponder = attachRouter(index: index) { bound.ports.withLock { $0.servers[index] } ?? 0 }.buildResponder()
+            let book = connections[index]
+            let server = HTTPServerBuilder { responder in
+                SimConnectionGate(
+                    base: HTTP1WebSocketUpgradeChannel(
+                        responder: responder, webSocketResponder: webSocketResponder, configuration: .init()),
+                    book: book,
+                    isDown: { [self] in states.withLock { $0[index].isDown(now: .now) } })
+            }
             applications.append(
                 Application(
                     router: serverRouter(index: index),
+                    server: server,
                     configuration: .init(address: .hostname("127.0.0.1", port: basePort == 0 ? 0 : basePort + index), serverName: "voxcore-sim"),
                     onServerRunning: { channel in await report(server: index, port: channel.localAddress?.port ?? 0) },
                     logger: logger))
@@ -89,6 +118,7 @@ public final class SimFleet: Sendable {
     /// Every server's counters now.
     public func stats() -> [ServerStats] {
         let now = ContinuousClock.now
+        let websockets = websocketsOpen.withLock { $0 }
         return states.withLock { states in
             states.indices.map { index in
                 ServerStats(
@@ -96,7 +126,9 @@ public final class SimFleet: Sendable {
                     effectiveMode: states[index].settings.mode.effective(after: now - states[index].startedAt).description,
                     workers: states[index].settings.workers, activeCalls: states[index].activeCalls(now: now),
                     healthRequests: states[index].healthRequests, dialoutsAccepted: states[index].dialoutsAccepted,
-                    rejected429: states[index].dialoutsRejected, refused503: states[index].dialoutsRefused)
+                    rejected429: states[index].dialoutsRejected, refused503: states[index].dialoutsRefused,
+                    droppedCalls: states[index].droppedCalls, down: states[index].isDown(now: now),
+                    websocketsOpen: websockets[index])
             }
         }
     }
@@ -109,6 +141,20 @@ public final class SimFleet: Sendable {
         let settings = initialSettings
         let now = ContinuousClock.now
         states.withLock { $0 = settings.map { SimServerState(settings: $0, now: now) } }
+    }
+
+    /// Restarts one server's workers: drops and counts its calls, closes its connections, and
+    /// keeps it from answering for `down`.
+    /// - Returns: the calls dropped, or `nil` when there is no server `index`.
+    @discardableResult
+    public func restart(server index: Int, down: Duration = SimFleet.defaultRestartDown) -> Int? {
+        let dropped: Int? = states.withLock { states in
+            guard states.indices.contains(index) else { return nil }
+            return states[index].restart(now: .now, down: down)
+        }
+        // After the window is set: a connection accepted from now on is refused by the gate.
+        if dropped != nil { connections[index].closeAll() }
+        return dropped
     }
 
     /// Changes one server's settings while it runs (calls in progress stay).
@@ -158,6 +204,23 @@ public final class SimFleet: Sendable {
                 return Self.json(#"{"error":"all workers busy"}"#, status: .tooManyRequests)
             case .unavailable:
                 return Self.json(#"{"error":"server not accepting calls"}"#, status: .serviceUnavailable)
+            case .down:
+                // Only a request read just before a restart gets here; its connection is being closed.
+                return Self.json(#"{"error":"restarting"}"#, status: .serviceUnavailable)
+            }
+        }
+        return router
+    }
+
+    /// The WebSocket route of server `index`: greets with which server it is, then echoes text.
+    private func attachRouter(index: Int, port: @escaping @Sendable () -> Int) -> Router<BasicWebSocketRequestContext> {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        router.ws("/attach") { [self] inbound, outbound, _ in
+            websocketsOpen.withLock { $0[index] += 1 }
+            defer { websocketsOpen.withLock { $0[index] -= 1 } }
+            try await outbound.write(.text(#"{"server":\#(index),"url":"http://127.0.0.1:\#(port())"}"#))
+            for try await message in inbound.messages(maxSize: 65_536) {
+                if case .text(let text) = message { try await outbound.write(.text(text)) }
             }
         }
         return router
@@ -166,12 +229,36 @@ public final class SimFleet: Sendable {
     private func controlRouter() -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/control/stats") { [self] _, _ -> Response in
-            let body = try Self.encoder.encode(SimStats(healthRequestsTotal: healthRequestsTotal, servers: stats()))
+            let servers = stats()
+            let body = try Self.encoder.encode(
+                SimStats(
+                    healthRequestsTotal: healthRequestsTotal, servers: servers,
+                    droppedCallsTotal: servers.reduce(0) { $0 + $1.droppedCalls }))
             return Self.json(String(decoding: body, as: UTF8.self))
         }
         router.post("/control/reset") { [self] _, _ -> Response in
             reset()
             return Self.json(#"{"reset":true}"#)
+        }
+        router.post("/control/servers/:index/restart") { [self] request, context -> Response in
+            guard let index = context.parameters.get("index", as: Int.self) else {
+                return Self.json(#"{"error":"bad index"}"#, status: .badRequest)
+            }
+            let buffer = try await request.body.collect(upTo: 65_536)
+            var down = Self.defaultRestartDown
+            if buffer.readableBytes > 0 {
+                guard let change = try? JSONDecoder().decode(RestartRequest.self, from: Data(buffer.readableBytesView)),
+                    (change.downMs ?? 0) >= 0
+                else {
+                    return Self.json(#"{"error":"bad body"}"#, status: .badRequest)
+                }
+                if let milliseconds = change.downMs { down = .milliseconds(milliseconds) }
+            }
+            guard let dropped = restart(server: index, down: down) else {
+                return Self.json(#"{"error":"no such server"}"#, status: .notFound)
+            }
+            return Self.json(
+                #"{"restarted":\#(index),"dropped_calls":\#(dropped),"down_ms":\#(Int(down.milliseconds))}"#)
         }
         router.post("/control/servers/:index") { [self] request, context -> Response in
             guard let index = context.parameters.get("index", as: Int.self) else {
@@ -208,6 +295,11 @@ public final class SimFleet: Sendable {
         }
     }
 
+    private struct RestartRequest: Decodable {
+        var downMs: Int?
+        enum CodingKeys: String, CodingKey { case downMs = "down_ms" }
+    }
+
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -238,6 +330,12 @@ public struct ServerStats: Sendable, Codable, Equatable {
     public var dialoutsAccepted: Int
     public var rejected429: Int
     public var refused503: Int
+    /// Calls cut off by restarts.
+    public var droppedCalls: Int
+    /// Whether the server is in a restart window (answering nothing).
+    public var down: Bool
+    /// WebSocket connections open on `GET /attach`.
+    public var websocketsOpen: Int
 
     enum CodingKeys: String, CodingKey {
         case index, mode, workers
@@ -247,6 +345,9 @@ public struct ServerStats: Sendable, Codable, Equatable {
         case dialoutsAccepted = "dialouts_accepted"
         case rejected429 = "rejected_429"
         case refused503 = "refused_503"
+        case droppedCalls = "dropped_calls"
+        case down
+        case websocketsOpen = "websockets_open"
     }
 }
 
@@ -256,8 +357,11 @@ public struct SimStats: Sendable, Codable {
     public var healthRequestsTotal: Int
     /// Each server's counters, in order.
     public var servers: [ServerStats]
+    /// Calls dropped by restarts on every server (since the last reset).
+    public var droppedCallsTotal: Int
     enum CodingKeys: String, CodingKey {
         case servers
         case healthRequestsTotal = "health_requests_total"
+        case droppedCallsTotal = "dropped_calls_total"
     }
 }

@@ -17,6 +17,10 @@ public struct SimServerState: Sendable {
     public private(set) var dialoutsRejected = 0
     /// Dialouts answered 503 because the server was not `ok` (failing or draining).
     public private(set) var dialoutsRefused = 0
+    /// Calls cut off by a restart (``restart(now:down:)``), which a caller sees as a dropped call.
+    public private(set) var droppedCalls = 0
+    /// End of the current or last restart window; the server answers nothing before it.
+    public private(set) var downUntil: ContinuousClock.Instant?
 
     /// The answer to a `POST /livekit/dialout`.
     public enum DialoutAnswer: Sendable, Equatable {
@@ -26,6 +30,8 @@ public struct SimServerState: Sendable {
         case busy
         /// The server is failing or draining (503).
         case unavailable
+        /// The server is restarting: no worker runs, so nothing answers.
+        case down
     }
 
     /// What a `GET /health/fleet` should answer now.
@@ -53,6 +59,28 @@ public struct SimServerState: Sendable {
         dialoutsAccepted = 0
         dialoutsRejected = 0
         dialoutsRefused = 0
+        droppedCalls = 0
+        downUntil = nil
+    }
+
+    /// Restarts the workers, as `systemctl restart voxcore@N` does: every call in progress is
+    /// dropped at once (and counted), and for `down` the server answers nothing; afterwards every
+    /// worker is free.
+    /// - Returns: the calls dropped.
+    @discardableResult
+    public mutating func restart(now: ContinuousClock.Instant, down: Duration) -> Int {
+        expireCalls(now: now)
+        let dropped = callEnds.count
+        callEnds.removeAll()
+        droppedCalls += dropped
+        downUntil = now + max(down, .zero)
+        return dropped
+    }
+
+    /// Whether `now` falls in a restart window: then neither health nor dialout is answered.
+    public func isDown(now: ContinuousClock.Instant) -> Bool {
+        guard let downUntil else { return false }
+        return now < downUntil
     }
 
     /// Calls in progress at `now`.
@@ -73,6 +101,8 @@ public struct SimServerState: Sendable {
     /// A call arrives that would last `duration`: one worker takes it, or the answer says why not.
     public mutating func dialout(now: ContinuousClock.Instant, duration: Duration) -> DialoutAnswer {
         expireCalls(now: now)
+        // Not counted as refused: a client of a stopped service gets no answer to count.
+        guard !isDown(now: now) else { return .down }
         guard settings.mode.effective(after: now - startedAt) == .ok else {
             dialoutsRefused += 1
             return .unavailable

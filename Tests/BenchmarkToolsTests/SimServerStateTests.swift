@@ -43,6 +43,35 @@ struct SimServerStateTests {
         #expect(server.healthRequests == 0 && server.dialoutsRejected == 0 && server.dialoutsAccepted == 0)
     }
 
+    @Test("a restart drops every call in progress, counts them, is down for its window, then has every worker free")
+    func restart() {
+        var server = SimServerState(settings: .init(workers: 4, busyAtStart: 1), now: start)
+        #expect(server.dialout(now: start, duration: .seconds(10)) == .accepted)
+        #expect(server.dialout(now: start, duration: .seconds(10)) == .accepted)
+        // Ended before the restart: not dropped.
+        #expect(server.dialout(now: start, duration: .milliseconds(500)) == .accepted)
+        let restartAt = start + .seconds(1)
+        #expect(server.restart(now: restartAt, down: .seconds(3)) == 3)
+        #expect(server.droppedCalls == 3)
+        #expect(server.activeCalls(now: restartAt) == 0)
+        #expect(server.isDown(now: restartAt))
+        #expect(server.isDown(now: restartAt + .milliseconds(2_999)))
+        #expect(server.dialout(now: restartAt + .seconds(2), duration: .seconds(1)) == .down)
+        #expect(server.dialoutsRefused == 0 && server.dialoutsAccepted == 3)
+        // Back after the window, with every worker free.
+        let back = restartAt + .seconds(3)
+        #expect(!server.isDown(now: back))
+        for _ in 0..<4 {
+            #expect(server.dialout(now: back, duration: .seconds(10)) == .accepted)
+        }
+        #expect(server.dialout(now: back, duration: .seconds(10)) == .busy)
+        // A second restart adds to the count; a reset clears it and the window.
+        #expect(server.restart(now: back + .seconds(1), down: .seconds(60)) == 4)
+        #expect(server.droppedCalls == 7)
+        server.reset(now: back + .seconds(2))
+        #expect(server.droppedCalls == 0 && !server.isDown(now: back + .seconds(2)))
+    }
+
     @Test("a server that is not ok refuses calls; a flapping one alternates")
     func modes() {
         var draining = SimServerState(settings: .init(workers: 4, mode: .draining), now: start)
