@@ -21,14 +21,10 @@ struct VoxcoreSim: AsyncParsableCommand {
             While it runs: GET /control/stats, POST /control/reset, and
             POST /control/servers/INDEX {"mode": "hang", "health_latency_ms": 50, "workers": 16}
             on the control port.
-            POST /control/servers/INDEX/restart {"down_ms": 3000} (body optional, 3000 by default)
-            restarts a server's workers like `systemctl restart voxcore@N`: its calls are dropped and
-            counted (dropped_calls), its connections closed, and for down_ms every new connection is
-            closed at once without an answer (health probes and dialouts fail with a connection
-            error); then it is back with every worker free.
-            Each server also accepts a WebSocket on GET /attach: it sends
-            {"server": INDEX, "url": "http://127.0.0.1:PORT"}, then echoes text until the client
-            closes (open ones: websockets_open in /control/stats).
+
+            POST /control/servers/INDEX/restart {"down_ms": 3000} (body optional, 3000 by default) restarts a server's workers like `systemctl restart voxcore@N`: its calls are dropped and counted (dropped_calls), its connections closed, and for down_ms every new connection is closed at once without an answer, so health probes and dialouts fail with a connection error; then it is back with every worker free.
+
+            Each server also accepts a WebSocket on GET /attach: it sends {"server": INDEX, "url": "http://127.0.0.1:PORT"}, then echoes text until the client closes (websockets_open in /control/stats counts the open ones).
             """)
 
     @Option(help: "How many fleet servers.")

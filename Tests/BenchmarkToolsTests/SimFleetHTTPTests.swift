@@ -64,8 +64,13 @@ struct SimFleetHTTPTests {
             let restarted = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
             #expect(restarted?["dropped_calls"] as? Int == 2)
 
-            // Inside the window: the health probe gets no answer, the server reports itself down.
+            // Inside the window no health probe is answered: neither on the kept-alive connection
+            // (the restart cut it) nor on a new one (closed as soon as it is accepted).
             await #expect(throws: (any Error).self) { try await send(client, .GET, server + "/health/fleet") }
+            let fresh = HTTPClient(eventLoopGroupProvider: .singleton)
+            await #expect(throws: (any Error).self) { try await send(fresh, .GET, server + "/health/fleet") }
+            await #expect(throws: (any Error).self) { try await send(fresh, .POST, server + "/livekit/dialout") }
+            try await fresh.shutdown()
             #expect(ContinuousClock.now < sent + down, "the probe failed only after the window: too slow to tell")
             let (_, statsBody) = try await send(client, .GET, ports.controlURL + "/control/stats")
             let stats = try JSONDecoder().decode(SimStats.self, from: Data(statsBody.utf8))
