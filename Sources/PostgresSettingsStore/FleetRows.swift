@@ -15,9 +15,53 @@ enum FleetRows {
             ? "SELECT value, version, updated_at FROM voxbridge_settings WHERE key = \(key) FOR UPDATE"
             : "SELECT value, version, updated_at FROM voxbridge_settings WHERE key = \(key)"
         for try await (value, version, updatedAt) in try await connection.query(query, logger: logger).decode((String, Int, String).self) {
-            return FleetSetting(list: try decodeList(value), version: version, updatedAt: updatedAt)
+            return FleetSetting(list: try decodeList(value), version: version, updatedAt: updatedAt, admin: try await admin(connection, logger: logger))
         }
         throw SettingsStoreError.corrupt(reason: "the voxcore_fleet setting is missing")
+    }
+
+    /// The operators' states; none before the first change (no row yet). Read after the list's
+    /// row, whose lock (in a write) serialises every change of either.
+    static func admin(_ connection: PostgresConnection, logger: Logger) async throws -> FleetAdminStates {
+        let key = FleetAdminStates.key
+        let rows = try await connection.query("SELECT value, version FROM voxbridge_settings WHERE key = \(key)", logger: logger)
+        for try await (value, version) in rows.decode((String, Int).self) {
+            return try FleetAdminStates.decode(value, version: version)
+        }
+        return FleetAdminStates()
+    }
+
+    /// Stores the operators' states and one history row (`change`: the record set, or the
+    /// servers a list write dropped), and notifies the listeners.
+    static func storeAdmin(
+        _ states: FleetAdminStates, change: String, actor: SettingsActor, _ connection: PostgresConnection, logger: Logger
+    ) async throws {
+        let (key, value, now) = (FleetAdminStates.key, states.encoded(), timestampNow())
+        try await connection.query(
+            """
+            INSERT INTO voxbridge_settings (key, value, version, updated_at) VALUES (\(key), \(value), \(states.version), \(now))
+            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+            """,
+            logger: logger)
+        try await connection.query(
+            "INSERT INTO voxbridge_settings_history (key, value, version, changed_at, actor) VALUES (\(key), \(change), \(states.version), \(now), \(actor.rawValue))",
+            logger: logger)
+        try await connection.query("SELECT pg_notify(\(PostgresSchema.channel), \("admin " + String(states.version)))", logger: logger)
+    }
+
+    /// The changes of the operators' states, newest first.
+    static func adminHistory(limit: Int, _ connection: PostgresConnection, logger: Logger) async throws -> [FleetAdminHistoryEntry] {
+        var entries: [FleetAdminHistoryEntry] = []
+        let rows = try await connection.query(
+            "SELECT value, version, actor FROM voxbridge_settings_history WHERE key = \(FleetAdminStates.key) ORDER BY version DESC LIMIT \(max(0, limit))",
+            logger: logger)
+        for try await (value, version, actorText) in rows.decode((String, Int, String).self) {
+            guard let actor = SettingsActor(rawValue: actorText) else {
+                throw SettingsStoreError.corrupt(reason: "unreadable \(FleetAdminStates.key) history row")
+            }
+            entries.append(try FleetAdminHistoryEntry.decode(value, version: version, actor: actor))
+        }
+        return entries
     }
 
     /// Writes `list` as the version after `current`, appends it to the history and notifies every
@@ -34,8 +78,15 @@ enum FleetRows {
         try await connection.query(
             "INSERT INTO voxbridge_settings_history (key, value, version, changed_at, actor) VALUES (\(key), \(value), \(setting.version), \(setting.updatedAt), \(actor.rawValue))",
             logger: logger)
+        // A server that leaves the list takes its operator state with it.
+        var stored = setting
+        if let kept = current.admin.keeping(only: list) {
+            let dropped = current.admin.records.keys.filter { kept.records[$0] == nil }
+            try await storeAdmin(kept, change: FleetAdminStates.encodeDropped(dropped, at: setting.updatedAt), actor: actor, connection, logger: logger)
+            stored.admin = kept
+        }
         try await notify(version: setting.version, connection, logger: logger)
-        return setting
+        return stored
     }
 
     /// `pg_notify` of the fleet channel with `version` as payload.

@@ -18,7 +18,7 @@ final class PostgresFleetListener: FleetChangeFeed {
         /// The newest setting read.
         var setting: FleetSetting
         /// The version last handed to a poll; `nil` before the first poll.
-        var delivered: Int?
+        var delivered: (list: Int, admin: Int)?
         var availability: StoreAvailability = .available
     }
 
@@ -39,9 +39,10 @@ final class PostgresFleetListener: FleetChangeFeed {
     func poll(_ apply: (FleetSetting) -> Void) throws(SettingsStoreError) {
         // Applied under the lock: a poll that finds the version delivered must find it applied.
         state.withLock { state in
-            guard state.delivered != state.setting.version else { return }
+            let current = (list: state.setting.version, admin: state.setting.admin.version)
+            guard state.delivered.map({ $0 != current }) ?? true else { return }
             apply(state.setting)
-            state.delivered = state.setting.version
+            state.delivered = current
         }
     }
 
@@ -108,7 +109,7 @@ final class PostgresFleetListener: FleetChangeFeed {
         }
         state.withLock { state in
             // Reads may finish out of order; versions only grow, so the highest is the newest.
-            if setting.version > state.setting.version { state.setting = setting }
+            if setting.isNewer(than: state.setting) { state.setting = setting }
         }
     }
 

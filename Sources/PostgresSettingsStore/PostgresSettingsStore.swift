@@ -102,6 +102,32 @@ public final class PostgresSettingsStore: FleetSettingsStore {
         }
     }
 
+    /// The operators' states of the listed servers, with their own version.
+    public func adminStates() async throws(SettingsStoreError) -> FleetAdminStates {
+        try await fleet().admin
+    }
+
+    /// Sets one listed server's operator state (``FleetSettingsStore/setAdminState(_:actor:)``),
+    /// under the list row's lock, so it cannot race a list write that drops the server.
+    public func setAdminState(_ change: FleetAdminChange, actor: SettingsActor) async throws(SettingsStoreError) -> FleetAdminRecord {
+        let logger = logger
+        return try await session.transaction { connection in
+            let current = try await FleetRows.current(connection, lock: true, logger: logger)
+            guard current.list.urls.contains(change.url) else { throw SettingsStoreError.notListed(url: change.url) }
+            let (states, record) = current.admin.applying(change, at: FleetRows.timestampNow())
+            try await FleetRows.storeAdmin(states, change: FleetAdminStates.encodeChange(record), actor: actor, connection, logger: logger)
+            return record
+        }
+    }
+
+    /// The changes of the operators' states, newest first.
+    public func adminHistory(limit: Int) async throws(SettingsStoreError) -> [FleetAdminHistoryEntry] {
+        let logger = logger
+        return try await session.transaction { connection in
+            try await FleetRows.adminHistory(limit: limit, connection, logger: logger)
+        }
+    }
+
     /// A listener on its own connection, starting from the list stored now.
     public func makeChangeFeed() async throws(SettingsStoreError) -> any FleetChangeFeed {
         PostgresFleetListener(
@@ -153,6 +179,18 @@ public final class PostgresSettingsStore: FleetSettingsStore {
             try await connection.query(
                 "UPDATE voxbridge_settings SET value = \(value), version = \(current.version), updated_at = \(current.updatedAt) WHERE key = \(key)",
                 logger: logger)
+            // The operators' states come along (their history stays behind).
+            if current.admin.version > 0 {
+                let (adminKey, adminValue) = (FleetAdminStates.key, current.admin.encoded())
+                try await connection.query(
+                    """
+                    INSERT INTO voxbridge_settings (key, value, version, updated_at) VALUES (\(adminKey), \(adminValue), \(current.admin.version), \(current.updatedAt))
+                    ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+                    """,
+                    logger: logger)
+            } else {
+                try await connection.query("DELETE FROM voxbridge_settings WHERE key = \(FleetAdminStates.key)", logger: logger)
+            }
             try await FleetRows.notify(version: current.version, connection, logger: logger)
         }
     }

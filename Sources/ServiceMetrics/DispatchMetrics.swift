@@ -232,6 +232,10 @@ public final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
             }
             gauges = current
             reservationsInFlight.set(to: Double(reserved))
+            for state in OperatorState.allCases {
+                registry.makeGauge(name: "voxbridge_fleet_servers_by_operator_state", labels: [("state", state.rawValue)])
+                    .set(to: Double(servers.count { $0.operatorState == state }))
+            }
         }
         return registry.emitToBuffer()
     }

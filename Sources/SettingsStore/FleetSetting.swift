@@ -6,12 +6,21 @@ public struct FleetSetting: Sendable, Equatable {
     public var version: Int
     /// When the last write was accepted (or the database created), ISO 8601 UTC to the second.
     public var updatedAt: String
+    /// The operators' states of the listed servers, with their own version.
+    public var admin: FleetAdminStates
 
     /// Creates a setting value.
-    public init(list: FleetList, version: Int, updatedAt: String) {
+    public init(list: FleetList, version: Int, updatedAt: String, admin: FleetAdminStates = FleetAdminStates()) {
         self.list = list
         self.version = version
         self.updatedAt = updatedAt
+        self.admin = admin
+    }
+
+    /// Whether `other` is as new as this in both versions and newer in one (both only grow).
+    public func isNewer(than other: FleetSetting) -> Bool {
+        version >= other.version && admin.version >= other.admin.version
+            && (version > other.version || admin.version > other.admin.version)
     }
 }
 

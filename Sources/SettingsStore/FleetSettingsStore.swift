@@ -5,7 +5,9 @@
 /// Every implementation behaves the same: the same validation (a ``FleetList`` is valid by
 /// construction), the version raised by one on every accepted write (an identical list too), the
 /// `If-Match` check inside the write's transaction, one history row per accepted write, and the
-/// same ``SettingsStoreError`` cases for the same situations. A store that cannot be reached
+/// same ``SettingsStoreError`` cases for the same situations. The operators' states of the listed
+/// servers (``FleetAdminStates``) are a second setting beside the list, with a version and a
+/// history of their own; a list write that drops a server drops its state in the same transaction. A store that cannot be reached
 /// throws ``SettingsStoreError/unavailable(store:reason:)`` and changes nothing.
 public protocol FleetSettingsStore: Sendable {
     /// The store for messages and logs: a file path or a URL without its password.
@@ -27,6 +29,17 @@ public protocol FleetSettingsStore: Sendable {
 
     /// Removes `entry` from the fleet list. Returns `nil`, changing nothing, when it is not listed.
     func removeFleetEntry(_ entry: FleetEntry, actor: SettingsActor) async throws(SettingsStoreError) -> FleetSetting?
+
+    /// The operators' states of the listed servers, with their own version.
+    func adminStates() async throws(SettingsStoreError) -> FleetAdminStates
+
+    /// Sets one listed server's operator state, raising the states' version by one (the list's
+    /// stays) and keeping the change in the history.
+    /// - Throws: ``SettingsStoreError/notListed(url:)`` when the list does not hold the URL.
+    func setAdminState(_ change: FleetAdminChange, actor: SettingsActor) async throws(SettingsStoreError) -> FleetAdminRecord
+
+    /// The changes of the operators' states, newest first.
+    func adminHistory(limit: Int) async throws(SettingsStoreError) -> [FleetAdminHistoryEntry]
 
     /// What a serving process follows to use every change, made anywhere, on its next pick.
     func makeChangeFeed() async throws(SettingsStoreError) -> any FleetChangeFeed

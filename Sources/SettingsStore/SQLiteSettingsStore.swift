@@ -114,6 +114,33 @@ public final class SQLiteSettingsStore: FleetSettingsStore {
         try await offload { () throws(SettingsStoreError) in try self.removeFleetEntryNow(entry, actor: actor) }
     }
 
+    /// The operators' states of the listed servers, with their own version.
+    public func adminStates() async throws(SettingsStoreError) -> FleetAdminStates {
+        try await fleet().admin
+    }
+
+    /// Sets one listed server's operator state (``FleetSettingsStore/setAdminState(_:actor:)``).
+    public func setAdminState(_ change: FleetAdminChange, actor: SettingsActor) async throws(SettingsStoreError) -> FleetAdminRecord {
+        try await offload { () throws(SettingsStoreError) in try self.setAdminStateNow(change, actor: actor) }
+    }
+
+    /// The changes of the operators' states, newest first.
+    public func adminHistory(limit: Int) async throws(SettingsStoreError) -> [FleetAdminHistoryEntry] {
+        try await offload { () throws(SettingsStoreError) in
+            try self.reader.withLock { reader throws(SettingsStoreError) in
+                let rows = try reader.connection.query(
+                    "SELECT value, version, actor FROM settings_history WHERE key = ? ORDER BY version DESC LIMIT ?",
+                    [.text(FleetAdminStates.key), .integer(Int64(clamping: max(0, limit)))])
+                return try rows.map { row throws(SettingsStoreError) in
+                    guard case .text(let value) = row[0], case .integer(let version) = row[1], case .text(let actorText) = row[2],
+                        let actor = SettingsActor(rawValue: actorText)
+                    else { throw .corrupt(reason: "unreadable \(FleetAdminStates.key) history row") }
+                    return try FleetAdminHistoryEntry.decode(value, version: Int(version), actor: actor)
+                }
+            }
+        }
+    }
+
     /// An inotify-driven feed of this file's changes (``SQLiteChangeFeed``).
     public func makeChangeFeed() async throws(SettingsStoreError) -> any FleetChangeFeed {
         SQLiteChangeFeed(store: self)
@@ -213,6 +240,16 @@ public final class SQLiteSettingsStore: FleetSettingsStore {
         }
     }
 
+    func setAdminStateNow(_ change: FleetAdminChange, actor: SettingsActor) throws(SettingsStoreError) -> FleetAdminRecord {
+        try write { connection throws(SettingsStoreError) in
+            let current = try Self.readFleet(connection)
+            guard current.list.urls.contains(change.url) else { throw .notListed(url: change.url) }
+            let (states, record) = current.admin.applying(change, at: Self.timestampNow())
+            try Self.storeAdmin(states, change: FleetAdminStates.encodeChange(record), actor: actor, in: connection)
+            return record
+        }
+    }
+
     /// Runs `body` in one immediate transaction on the writing connection. The reading
     /// connection's `data_version` sees the commit, so ``generation()`` changes with it.
     private func write<T: Sendable>(_ body: (SQLiteConnection) throws(SettingsStoreError) -> T) throws(SettingsStoreError) -> T {
@@ -260,7 +297,34 @@ public final class SQLiteSettingsStore: FleetSettingsStore {
         guard let row = rows.first, case .text(let value) = row[0], case .integer(let version) = row[1],
             case .text(let updatedAt) = row[2]
         else { throw .corrupt(reason: "the voxcore_fleet setting is missing or unreadable") }
-        return FleetSetting(list: try decodeList(value), version: Int(version), updatedAt: updatedAt)
+        return FleetSetting(list: try decodeList(value), version: Int(version), updatedAt: updatedAt, admin: try readAdmin(connection))
+    }
+
+    /// The operators' states; none before the first change (no row yet).
+    private static func readAdmin(_ connection: SQLiteConnection) throws(SettingsStoreError) -> FleetAdminStates {
+        let rows = try connection.query("SELECT value, version FROM settings WHERE key = ?", [.text(FleetAdminStates.key)])
+        guard let row = rows.first else { return FleetAdminStates() }
+        guard case .text(let value) = row[0], case .integer(let version) = row[1] else {
+            throw .corrupt(reason: "the \(FleetAdminStates.key) setting is unreadable")
+        }
+        return try FleetAdminStates.decode(value, version: Int(version))
+    }
+
+    /// Stores the operators' states and one history row (`change`: the record set, or the
+    /// servers a list write dropped).
+    private static func storeAdmin(
+        _ states: FleetAdminStates, change: String, actor: SettingsActor, in connection: SQLiteConnection
+    ) throws(SettingsStoreError) {
+        let now = timestampNow()
+        _ = try connection.query(
+            """
+            INSERT INTO settings (key, value, version, updated_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version, updated_at = excluded.updated_at
+            """,
+            [.text(FleetAdminStates.key), .text(states.encoded()), .integer(Int64(states.version)), .text(now)])
+        _ = try connection.query(
+            "INSERT INTO settings_history (key, value, version, changed_at, actor) VALUES (?, ?, ?, ?, ?)",
+            [.text(FleetAdminStates.key), .text(change), .integer(Int64(states.version)), .text(now), .text(actor.rawValue)])
     }
 
     private static func store(
@@ -274,7 +338,15 @@ public final class SQLiteSettingsStore: FleetSettingsStore {
         _ = try connection.query(
             "INSERT INTO settings_history (key, value, version, changed_at, actor) VALUES (?, ?, ?, ?, ?)",
             [.text(fleetKey), .text(value), .integer(Int64(setting.version)), .text(setting.updatedAt), .text(actor.rawValue)])
-        return setting
+        // A server that leaves the list takes its operator state with it.
+        var stored = setting
+        stored.admin = current.admin
+        if let kept = current.admin.keeping(only: list) {
+            let dropped = current.admin.records.keys.filter { kept.records[$0] == nil }
+            try storeAdmin(kept, change: FleetAdminStates.encodeDropped(dropped, at: setting.updatedAt), actor: actor, in: connection)
+            stored.admin = kept
+        }
+        return stored
     }
 
     private static func encodeList(_ list: FleetList) -> String {

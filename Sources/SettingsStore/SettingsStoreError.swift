@@ -25,6 +25,8 @@ public enum SettingsStoreError: Error, Sendable, Equatable, CustomStringConverti
     case database(reason: String)
     /// A copy was refused because the target store already holds a list or history.
     case notEmpty(store: String, version: Int)
+    /// An operator's state for a URL the fleet list does not hold; nothing was changed.
+    case notListed(url: String)
 
     /// One line for a person.
     public var description: String {
@@ -44,6 +46,7 @@ public enum SettingsStoreError: Error, Sendable, Equatable, CustomStringConverti
         case .database(let reason): "settings database error: \(reason)"
         case .notEmpty(let store, let version):
             "\(store) already holds a fleet list (version \(version)) or history; nothing was changed (--force replaces it)"
+        case .notListed(let url): "\(url) is not in the voxcore_fleet list; nothing was changed"
         }
     }
 }

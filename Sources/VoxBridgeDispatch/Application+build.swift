@@ -127,6 +127,7 @@ func buildRouter(
                         body: .init(byteBuffer: ByteBuffer(bytes: body.encoded())))
     }
     SettingsController(store: store, access: runtime.access).addRoutes(to: router)
+    FleetAdminController(store: store, access: runtime.access).addRoutes(to: router)
     PickController(runtime: runtime).addRoutes(to: router)
     ClusterController(runtime: runtime).addRoutes(to: router)
     FleetStatusController(runtime: runtime).addRoutes(to: router)

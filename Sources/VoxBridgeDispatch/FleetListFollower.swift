@@ -15,8 +15,13 @@ final class FleetListFollower: Sendable {
     private let feed: any FleetChangeFeed
     private let coordinator: ServiceFleet
     private let logger: Logger
-    /// The version of the list in use; `nil` before the first one is applied.
-    private let version = Mutex<Int?>(nil)
+    /// The setting last applied: the list and the operators' states, each with its version.
+    private let applied = Mutex<FleetSetting?>(nil)
+
+    /// The operators' states last applied, with who, why and since when.
+    var adminStates: FleetAdminStates {
+        applied.withLock { $0?.admin ?? FleetAdminStates() }
+    }
 
     init(feed: any FleetChangeFeed, coordinator: ServiceFleet, logger: Logger) {
         self.feed = feed
@@ -30,18 +35,24 @@ final class FleetListFollower: Sendable {
     func refresh() -> Int {
         do {
             try feed.poll { setting in
-                version.withLock { version in
+                let changes: [OperatorStateChange] = applied.withLock { applied in
                     // Concurrent refreshes may read the store in either order; versions only grow,
-                    // so the highest one read is the newest list and an older one is not applied.
-                    if version == nil || setting.version >= version! {
-                        coordinator.setServers(setting.list.urls)
-                        version = setting.version
-                    }
+                    // so the newest read is applied and an older one is not.
+                    guard applied.map({ setting.isNewer(than: $0) }) ?? true else { return [] }
+                    coordinator.setServers(setting.list.urls)
+                    applied = setting
+                    let states = setting.admin.records.compactMapValues { OperatorState(rawValue: $0.state.rawValue) }
+                    return coordinator.setOperatorStates(states)
+                }
+                for change in changes {
+                    let record = setting.admin.records[change.server]
+                    let why = record.map { " by \($0.by)" + ($0.reason.map { ": \($0)" } ?? "") } ?? ""
+                    logger.notice("fleet server \(change.server): operator state \(change.from.rawValue) -> \(change.to.rawValue)\(why)")
                 }
             }
         } catch {
             logger.warning("cannot read the fleet list, picks use the list already loaded: \(error)")
         }
-        return version.withLock { $0 ?? 0 }
+        return applied.withLock { $0?.version ?? 0 }
     }
 }

@@ -1,6 +1,7 @@
 import DispatchHTTPServer
 import FleetPicker
 import Foundation
+import SettingsStore
 
 /// The body of `GET /v1/fleet`, built in one place so the event stream sends exactly the same
 /// members (plus its totals).
@@ -9,7 +10,7 @@ enum FleetStatusDocument {
     ///
     /// Probe times are the monotonic clock's; they are shown as wall-clock times by their age.
     static func members(
-        version: Int, servers: [ServerSnapshot<ContinuousClock.Instant>],
+        version: Int, servers: [ServerSnapshot<ContinuousClock.Instant>], admin: FleetAdminStates = FleetAdminStates(),
         now: ContinuousClock.Instant = .now, wallNow: Date = .now
     ) -> [String: JSONValue] {
         [
@@ -30,6 +31,9 @@ enum FleetStatusDocument {
                     "reports_last_minute": .object([
                         "busy": .int(server.busyReports), "failed": .int(server.failedReports), "capped": .int(server.cappedReports),
                     ]),
+                    "admin_state": .string(server.operatorState.rawValue),
+                    "admin_reason": admin.records[server.url]?.reason.map(JSONValue.string) ?? .null,
+                    "admin_since": admin.records[server.url].map { .string($0.since) } ?? .null,
                     "slow_start_since": server.slowStartSince.map { .string(timestamp(wallNow - (now - $0).timeInterval)) } ?? .null,
                 ])
             }),

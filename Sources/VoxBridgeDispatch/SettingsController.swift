@@ -90,14 +90,17 @@ struct SettingsController: Sendable {
             body: .init(byteBuffer: ByteBuffer(bytes: body.encoded())))
     }
 
-    /// Runs a store call, answering its failures: a version conflict is 412, an unreachable store
-    /// 503 `store_unavailable`, other storage trouble 503 `settings_unavailable`.
+    /// Runs a store call, answering its failures: a version conflict is 412, a URL the list does
+    /// not hold 404 `unknown_server`, an unreachable store 503 `store_unavailable`, other storage
+    /// trouble 503 `settings_unavailable`.
     static func mapStoreError<T>(_ body: () async throws(SettingsStoreError) -> T) async throws(APIError) -> T {
         do {
             return try await body()
         } catch .unavailable(let store, let reason) {
             throw APIError(status: .serviceUnavailable, code: "store_unavailable",
                            message: SettingsStoreError.unavailable(store: store, reason: reason).description)
+        } catch .notListed(let url) {
+            throw APIError(status: .notFound, code: "unknown_server", message: SettingsStoreError.notListed(url: url).description)
         } catch .versionConflict(let expected, let current) {
             throw APIError(status: .preconditionFailed, code: "version_conflict",
                            message: SettingsStoreError.versionConflict(expected: expected, current: current).description,

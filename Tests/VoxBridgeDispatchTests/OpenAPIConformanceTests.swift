@@ -53,6 +53,8 @@ struct OpenAPIConformanceTests {
             "POST /v1/pick 200", "POST /v1/pick 401", "POST /v1/pick 503",
             "POST /v1/release 200", "POST /v1/release 404",
             "GET /v1/fleet 200", "GET /v1/fleet 401",
+            "PUT /v1/fleet/admin 200", "PUT /v1/fleet/admin 400", "PUT /v1/fleet/admin 401", "PUT /v1/fleet/admin 404",
+            "PUT /v1/fleet/admin 503", "GET /v1/fleet/admin 200", "GET /v1/fleet/admin 401",
         ]
         for key in required { #expect(documented.contains(key), "\(key) is not documented") }
     }
@@ -137,6 +139,21 @@ struct OpenAPIConformanceTests {
             #expect((status["servers"] as? [Any])?.count == 2)
             _ = try await recorder.call(client, .get, settings, token: admin, expect: .ok)
 
+            // Operator states.
+            let admin_ = "/v1/fleet/admin"
+            _ = try await recorder.call(client, .put, admin_, token: picker, body: #"{"url": "\#(healthy.url)", "state": "draining"}"#, expect: .unauthorized)
+            _ = try await recorder.call(client, .put, admin_, token: admin, body: "{not json", expect: .badRequest)
+            _ = try await recorder.call(client, .put, admin_, token: admin, body: #"{"url": "\#(healthy.url)", "state": "paused"}"#, expect: .badRequest)
+            _ = try await recorder.call(client, .put, admin_, token: admin, body: tooLarge, expect: .contentTooLarge)
+            _ = try await recorder.call(client, .put, admin_, token: admin, body: #"{"url": "https://not-listed.example.com", "state": "draining"}"#, expect: .notFound)
+            let drained = try await recorder.call(client, .put, admin_, token: admin,
+                                                  body: #"{"url": "\#(healthy.url)", "state": "draining", "reason": "upgrade"}"#, expect: .ok)
+            #expect(drained["state"] as? String == "draining" && drained["by"] as? String == "admin")
+            _ = try await recorder.call(client, .get, admin_, expect: .unauthorized)
+            let states = try await recorder.call(client, .get, admin_, token: picker, expect: .ok)
+            #expect((states["servers"] as? [[String: Any]])?.first?["state"] as? String == "draining")
+            _ = try await recorder.call(client, .put, admin_, token: admin, body: #"{"url": "\#(healthy.url)", "state": "active"}"#, expect: .ok)
+
             // The operator's page, the event stream's refusals and the verify endpoint.
             for path in ["/", "/ui/operator.js", "/ui/operator.css", "/ui/icon.svg", "/favicon.ico"] { _ = try await recorder.call(client, .get, path, expect: .ok) }
             _ = try await recorder.call(client, .get, "/v1/fleet/events", expect: .unauthorized)
@@ -169,6 +186,7 @@ struct OpenAPIConformanceTests {
         let missing = recorder.spec.documentedResponses
             .subtracting(recorder.seen.withLock { $0 })
             .subtracting(["GET /v1/settings/voxcore_fleet 503", "PUT /v1/settings/voxcore_fleet 503", "GET /v1/fleet/events 200"])
+            .subtracting(["GET /v1/fleet/admin 503", "PUT /v1/fleet/admin 503", "PUT /v1/fleet/admin 408"])
             .subtracting(["PUT /v1/settings/voxcore_fleet 408", "POST /v1/pick 408", "POST /v1/release 408", "POST /v1/cluster/reservations 408"])
             .subtracting(["POST /v1/cluster/reservations 200", "POST /v1/release 503"])
         #expect(missing.isEmpty, "documented but not produced: \(missing.sorted())")

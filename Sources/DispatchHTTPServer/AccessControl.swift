@@ -1,7 +1,6 @@
-import DispatchHTTPServer
 import Hummingbird
 
-/// Who may call what, from the two tokens of the contract.
+/// Who may call what, from the service's two bearer tokens.
 ///
 /// - The admin token guards settings writes; with none, writes are open (`serve` then binds
 ///   loopback only, so only local callers reach them).
@@ -9,14 +8,20 @@ import Hummingbird
 ///   token is accepted there too.
 ///
 /// Tokens are compared in constant time and never logged.
-struct AccessControl: Sendable {
+public struct AccessControl: Sendable {
     /// `VOXBRIDGE_ADMIN_TOKEN`.
-    var adminToken: String?
+    public var adminToken: String?
     /// `VOXBRIDGE_PICK_TOKEN`.
-    var pickToken: String?
+    public var pickToken: String?
+
+    /// Access with these tokens; `nil` for a token that is not set.
+    public init(adminToken: String?, pickToken: String?) {
+        self.adminToken = adminToken
+        self.pickToken = pickToken
+    }
 
     /// Throws 401 unless the request may write settings.
-    func requireAdmin(_ request: Request) throws(APIError) {
+    public func requireAdmin(_ request: Request) throws(APIError) {
         guard let adminToken else { return }
         guard let presented = Self.bearerToken(request.headers), Self.constantTimeEqual(presented, adminToken) else {
             throw .unauthorized()
@@ -24,13 +29,13 @@ struct AccessControl: Sendable {
     }
 
     /// Throws 401 unless the request may pick, release or read.
-    func requirePicker(_ request: Request) throws(APIError) {
+    public func requirePicker(_ request: Request) throws(APIError) {
         try requirePicker(request.headers)
     }
 
     /// Throws 401 unless a request with these headers may pick, release or read (for the pick
     /// fast path, which sees the request's fields before Hummingbird builds a `Request`).
-    func requirePicker(_ headers: HTTPFields) throws(APIError) {
+    public func requirePicker(_ headers: HTTPFields) throws(APIError) {
         guard let pickToken else { return }
         guard let presented = Self.bearerToken(headers) else { throw .unauthorized() }
         // Both comparisons always run, so the time taken does not tell which token came close.
@@ -43,7 +48,7 @@ struct AccessControl: Sendable {
     /// then the token without the spaces or tabs around it; `nil` when there is none.
     ///
     /// It runs on every guarded pick, so it slices the header instead of copying it.
-    static func bearerToken(_ headers: HTTPFields) -> Substring? {
+    public static func bearerToken(_ headers: HTTPFields) -> Substring? {
         guard let header = headers[.authorization] else { return nil }
         let scheme = "bearer".utf8
         let bytes = header.utf8
@@ -59,7 +64,7 @@ struct AccessControl: Sendable {
     }
 
     /// Compares two strings in time that depends only on their lengths, not on where they differ.
-    static func constantTimeEqual(_ lhs: some StringProtocol, _ rhs: String) -> Bool {
+    public static func constantTimeEqual(_ lhs: some StringProtocol, _ rhs: String) -> Bool {
         var difference: UInt8 = lhs.utf8.count == rhs.utf8.count ? 0 : 1
         var left = lhs.utf8.makeIterator()
         var right = rhs.utf8.makeIterator()
