@@ -405,6 +405,44 @@ def main():
             wait_js(page, "document.getElementById('connection').dataset.connection === 'live'", 10000)
             checks.check("and is live again after the restart, without a reload", "Live" in page.text_content("#connection"))
 
+            # Operator states from a server's card: drain with a reason, maintenance, resume.
+            admin_url = serve.base + "/v1/fleet/admin"
+            card = f'li.server[data-url="{s0}"]'
+            state_js = f"document.querySelector('{card} [data-field=admin_state]')?.textContent || ''"
+            page.click(f"{card} button[data-state=draining]")
+            checks.check("Drain asks for a confirmation saying what it does",
+                         page.is_visible("#admin-dialog") and "calls in progress finish" in page.text_content("#admin-effect"))
+            checks.check("and changes nothing before it is confirmed", request(admin_url, token=PICKER)[1]["servers"][0]["state"] == "active")
+            page.fill("#admin-reason", "kernel upgrade")
+            page.click("#admin-confirm")
+            wait_js(page, f"({state_js}).includes('by admin')", 5000)
+            shown = page.evaluate(state_js)
+            checks.check("the card shows the drain with why, who and since when",
+                         shown.startswith("draining") and "kernel upgrade" in shown and "by admin" in shown and "since" in shown, shown)
+            checks.check("while draining it shows the calls left", page.text_content(f"{card} [data-field=calls_left]") == "5")
+            checks.check("and why it is passed over",
+                         "draining (operator)" in page.text_content(f"{card} [data-field=passed_over]"))
+            _, states = request(admin_url, token=PICKER)
+            checks.check("the drain is stored with its reason and who", states["servers"][0]["state"] == "draining"
+                         and states["servers"][0]["reason"] == "kernel upgrade" and states["servers"][0]["by"] == "admin", json.dumps(states))
+            page.locator(card).screenshot(path=os.path.join(shots, "operator-page-draining.png"))
+            page.click(f"{card} button[data-state=maintenance]")
+            page.click("#admin-confirm")
+            wait_js(page, f"({state_js}).startsWith('maintenance')", 5000)
+            checks.check("Maintenance from the card", request(admin_url, token=PICKER)[1]["servers"][0]["state"] == "maintenance")
+            page.click(f"{card} button[data-state=active]")
+            checks.check("Resume says it takes calls again", "takes calls again" in page.text_content("#admin-effect"))
+            page.click("#admin-confirm")
+            wait_js(page, f"({state_js}) === 'active'", 5000)
+            _, states = request(admin_url, token=PICKER)
+            checks.check("Resume: active again, three changes in the history",
+                         states["servers"][0]["state"] == "active" and [c["state"] for c in states["history"][:3]] == ["active", "maintenance", "draining"],
+                         json.dumps(states["history"][:3]))
+            page.click(f"{card} button[data-state=draining]")
+            page.click("#admin-cancel")
+            checks.check("Cancel changes nothing", page.is_hidden("#admin-dialog")
+                         and request(admin_url, token=PICKER)[1]["servers"][0]["state"] == "active")
+
             # Layout and screenshots, with a fleet that shows every kind of card.
             request(settings, "PUT", ADMIN, {"voxcore_fleet": [s0, s1, s2]})
             sim.mode(2, "draining")

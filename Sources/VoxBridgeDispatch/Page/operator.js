@@ -124,6 +124,7 @@
     try { fleet = JSON.parse(data.join("\n")); } catch (error) { return false; }
     lastFleet = fleet;
     render(fleet);
+    if (fleet.servers.some((server) => server.admin_state && server.admin_state !== "active")) refreshAdminBy(fleet);
     const time = new Date().toLocaleTimeString([], { hour12: false });
     setConnection("live", "Live · updated " + time);
     // Follow saves made elsewhere while nothing is being edited here.
@@ -157,6 +158,8 @@
 
   function whyPassedOver(server) {
     const free = (server.available || 0) - server.reserved;
+    if (server.admin_state === "draining") return "draining (operator): no new dialouts, calls in progress finish";
+    if (server.admin_state === "maintenance") return "maintenance (operator): no dialouts";
     if (server.state === "down") return "down" + (server.last_error ? ": " + server.last_error : "");
     if (server.state === "draining") return "draining: it reports it takes no new calls";
     if (server.state === "unknown") return server.last_error ? "failing: " + server.last_error : "not probed yet";
@@ -214,17 +217,105 @@
         ...fact("Reports, last minute", reports.busy + " busy · " + reports.failed + " failed"
           + (reports.capped ? " (" + reports.capped + " over the cap, ignored)" : ""), "reports_last_minute"),
         ...(server.slow_start_since ? fact("Slow start", "ramping up since " + new Date(server.slow_start_since).toLocaleTimeString(), "slow_start") : []),
+        ...fact("Operator state", adminText(server), "admin_state", "admin-state"),
+        ...(server.admin_state === "draining" ? fact("Calls left", number(server.active_calls), "calls_left") : []),
         ...fact("Held by report", server.held_by_report || "none", "held_by_report"),
         ...fact("Passed over", why || "no: it takes calls", "passed_over", why ? "why" : null));
       return el("li", { class: "server", "data-url": server.url, "data-state": server.state },
         el("div", { class: "server-head" },
           el("span", { class: "server-url", text: server.url }),
           el("span", { class: "state state-" + server.state, "data-field": "state", text: server.state })),
-        ...capacity(server), facts);
+        ...capacity(server), facts, adminActions(server));
     });
     $("servers").replaceChildren(...items);
     $("servers-empty").hidden = fleet.servers.length > 0;
   }
+
+  // ---- operator states: drain, maintenance, resume ----
+  const ADMIN_EFFECTS = {
+    draining: "New dialouts stop; calls in progress finish. It stays on this page, still probed, so its calls can be watched going to zero.",
+    maintenance: "No dialouts at all; failing probes raise no alarm while it is worked on.",
+    active: "It takes calls again (ramping up when the service has a slow start set).",
+  };
+  const ADMIN_VERBS = { draining: "Drain", maintenance: "Maintenance", active: "Resume" };
+  let adminPending = null;
+
+  function adminText(server) {
+    const state = server.admin_state || "active";
+    if (state === "active") return "active";
+    const parts = [state];
+    if (server.admin_since) parts.push("since " + new Date(server.admin_since).toLocaleString());
+    if (server.admin_reason) parts.push("“" + server.admin_reason + "”");
+    const by = adminBy.get(server.url);
+    if (by) parts.push("by " + by);
+    return parts.join(" · ");
+  }
+
+  // Who set each state: GET /v1/fleet/admin, read when a state is shown that was not read yet.
+  const adminBy = new Map();
+  let adminByVersion = null;
+  async function refreshAdminBy(fleet) {
+    const key = fleet.servers.map((s) => s.url + "=" + s.admin_state + "@" + s.admin_since).join(",");
+    if (key === adminByVersion) return;
+    adminByVersion = key;
+    try {
+      const response = await fetch("/v1/fleet/admin", { headers: headers("read") });
+      if (!response.ok) return;
+      const body = await response.json();
+      adminBy.clear();
+      for (const server of body.servers) if (server.by) adminBy.set(server.url, server.by);
+      if (lastFleet) render(lastFleet);
+    } catch (error) { /* shown at the next event */ }
+  }
+
+  function adminActions(server) {
+    const state = server.admin_state || "active";
+    const buttons = ["draining", "maintenance", "active"].filter((target) => target !== state).map((target) =>
+      el("button", { type: "button", "data-action": "admin", "data-url": server.url, "data-state": target,
+                     class: target === "active" ? "primary" : null,
+                     "aria-label": ADMIN_VERBS[target] + " " + server.url, text: ADMIN_VERBS[target] }));
+    return el("div", { class: "admin-actions" }, ...buttons);
+  }
+
+  $("servers").addEventListener("click", (event) => {
+    const button = event.target.closest('button[data-action="admin"]');
+    if (!button) return;
+    adminPending = { url: button.dataset.url, state: button.dataset.state };
+    $("admin-title").textContent = ADMIN_VERBS[adminPending.state] + " " + adminPending.url + "?";
+    $("admin-effect").textContent = ADMIN_EFFECTS[adminPending.state];
+    $("admin-reason").value = "";
+    $("admin-dialog").hidden = false;
+    $("admin-reason").focus();
+  });
+
+  $("admin-cancel").addEventListener("click", () => {
+    adminPending = null;
+    $("admin-dialog").hidden = true;
+  });
+
+  $("admin-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!adminPending) return;
+    const change = { url: adminPending.url, state: adminPending.state };
+    const reason = $("admin-reason").value.trim();
+    if (reason) change.reason = reason;
+    $("admin-dialog").hidden = true;
+    adminPending = null;
+    message("admin-result", "Setting " + change.url + " to " + change.state + "…");
+    try {
+      const response = await adminFetch("/v1/fleet/admin", {
+        method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(change),
+      }, "Draining, maintenance and resuming need the admin token.");
+      const body = await response.json();
+      if (response.ok) {
+        message("admin-result", body.url + " is " + body.state + (body.state === "active" ? " again." : " (by " + body.by + ")."), "ok");
+      } else {
+        message("admin-result", "Not changed: " + (body.message || response.status), "bad");
+      }
+    } catch (error) {
+      message("admin-result", "The service did not answer; nothing was changed, try again.", "bad");
+    }
+  });
 
   // ---- the fleet list editor ----
   function isDirty() { return JSON.stringify(list.draft) !== JSON.stringify(list.saved); }
