@@ -36,3 +36,12 @@ public struct HealthReport: Sendable, Equatable {
     /// Only servers whose status is exactly `ok` receive calls.
     public var isAcceptingCalls: Bool { status == "ok" }
 }
+
+extension HealthReport {
+    /// What a healthy answer means for the server's calls, in a few words (`fleet add --verify`
+    /// and the operator page's check show it).
+    public var note: String {
+        let figures = "\(available) of \(workers) workers free"
+        return isAcceptingCalls ? "healthy, \(figures)" : "answers with status \(status), \(figures): it gets no calls until it reports ok"
+    }
+}

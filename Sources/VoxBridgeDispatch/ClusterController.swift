@@ -18,7 +18,7 @@ struct ClusterController: Sendable {
             try runtime.access.requirePicker(request)
             let status = runtime.cluster?.coordinator.status() ?? .single
             return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: status.json.encoded())))
+                            body: .init(byteBuffer: ByteBuffer(bytes: status.jsonData())))
         }
         router.post(RouterPath(ReservationChange.path)) { request, _ in try await self.receive(request) }
     }

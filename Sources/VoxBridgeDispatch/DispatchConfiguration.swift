@@ -3,6 +3,7 @@ import DispatchHTTPServer
 import FleetPicker
 import HealthProber
 import NIOCore
+import PostgresSettingsStore
 
 /// Everything `serve` needs to know, resolved from the command line, then the `VOXBRIDGE_*`
 /// environment, then these defaults (the contract's option table).

@@ -2,6 +2,7 @@ import ArgumentParser
 import DispatchHTTPServer
 import Foundation
 import Logging
+import PostgresSettingsStore
 import SettingsStore
 
 /// `voxbridge-dispatch fleet list|add|remove`: the operators' way to change the fleet list from a
@@ -10,8 +11,8 @@ import SettingsStore
 struct FleetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet",
-        abstract: "List, add or remove fleet servers in the settings store (SQLite or PostgreSQL).",
-        subcommands: [List.self, Add.self, Remove.self]
+        abstract: "List, add or remove fleet servers, or drain, maintain and resume one, in the settings store (SQLite or PostgreSQL).",
+        subcommands: [List.self, Add.self, Remove.self, Drain.self, Maintenance.self, Resume.self]
     )
 
     /// "1 server", "3 servers".
@@ -38,9 +39,10 @@ struct FleetCommand: AsyncParsableCommand {
         var store: String?
 
         func open() async throws(CommandLineFailure) -> any FleetSettingsStore {
-            let location = try SettingsStoreLocation.resolve(
-                db: db, store: store, environment: ProcessInfo.processInfo.environment,
-                defaultPath: DispatchConfiguration.defaultDatabasePath)
+            let location = try CommandLineFailure.wrap { () throws(SettingsStoreLocationError) in
+                try SettingsStoreLocation.resolve(
+                    db: db, store: store, environment: ProcessInfo.processInfo.environment, defaultPath: DispatchConfiguration.defaultDatabasePath)
+            }
             // postgres-nio logs nothing the command's one line does not already say.
             let logger = Logger(label: "voxbridge-dispatch-fleet", factory: { _ in SwiftLogNoOpLogHandler() })
             return try await CommandLineFailure.wrap { () async throws(SettingsStoreError) in try await location.open(logger: logger) }
@@ -61,13 +63,18 @@ struct FleetCommand: AsyncParsableCommand {
 
     /// `fleet list`: one entry a line.
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the fleet list, one URL a line.")
+        static let configuration = CommandConfiguration(abstract: "Print the fleet list, one URL a line; --long adds each server's operator state, reason, by and since.")
         @OptionGroup var database: DatabaseOption
+        @Flag(help: "Each server with its operator state, reason, by and since (tab-separated).") var long = false
 
         func run() async throws {
             let store = try await database.open()
             let setting = try await FleetCommand.using(store) { () async throws(SettingsStoreError) in try await store.fleet() }
-            for url in setting.list.urls { print(url) }
+            for url in setting.list.urls {
+                guard long else { print(url); continue }
+                let record = setting.admin.records[url]
+                print([url, record?.state.rawValue ?? "active", record?.reason ?? "-", record?.by ?? "-", record?.since ?? "-"].joined(separator: "\t"))
+            }
         }
     }
 

@@ -16,17 +16,9 @@ enum FleetVerifier {
         defer { prober.shutdown() }
         switch await prober.probe(entry.url) {
         case .success(let report):
-            return note(for: report)
+            return report.note
         case .failure(let failure):
             throw CommandLineFailure("not added: \(entry.url)/health/fleet is not healthy (\(failure))")
         }
-    }
-
-    /// What a healthy answer means for the server's calls, in a few words.
-    static func note(for report: HealthReport) -> String {
-        let figures = "\(report.available) of \(report.workers) workers free"
-        return report.isAcceptingCalls
-            ? "healthy, \(figures)"
-            : "answers with status \(report.status), \(figures): it gets no calls until it reports ok"
     }
 }

@@ -44,7 +44,7 @@ struct FleetVerifyController: Sendable {
             answer["available"] = .int(report.available)
             answer["latency_ms"] = .double((report.latency.milliseconds * 1_000).rounded() / 1_000)
             answer["error"] = .null
-            answer["message"] = .string(FleetVerifier.note(for: report))
+            answer["message"] = .string(report.note)
         case .failure(let failure):
             answer["healthy"] = .bool(false)
             answer["accepting_calls"] = .bool(false)

@@ -46,6 +46,9 @@ extension ServeOption {
     /// The values `--log-level` accepts, listed once for its help and its check.
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
+    // Each option below is named after its `--` flag; a default that is a value comes from
+    // DispatchConfiguration's own, so it is written once.
+
     /// The defaults the texts below are read from.
     private static let defaults = DispatchConfiguration()
 
@@ -54,31 +57,24 @@ extension ServeOption {
         String(Int(duration.milliseconds))
     }
 
-    /// `--host`.
     static let host = ServeOption(
         name: "host", help: "Address to bind; only loopback without \(adminTokenVariable)", range: nil,
         defaultText: defaults.host)
-    /// `--port`.
     static let port = ServeOption(
         name: "port", help: "Port to bind; 0 picks a free port", range: 0...65_535, defaultText: String(defaults.port))
-    /// `--db`.
     static let db = ServeOption(
         name: "db", help: "SQLite settings database", range: nil, defaultText: DispatchConfiguration.defaultDatabasePath)
-    /// `--store`.
     static let store = ServeOption(
         name: "store",
         help: "PostgreSQL settings store postgres://USER@HOST:PORT/DATABASE shared by several instances, instead of --db",
         range: nil, defaultText: "none")
-    /// `--advertise-url`.
     static let advertiseURL = ServeOption(
         name: "advertise-url",
         help: "With --store: join the cluster of instances sharing that database; the http://HOST:PORT the others reach this one at",
         range: nil, defaultText: "none")
-    /// `--probe-timeout-ms`.
     static let probeTimeout = ServeOption(
         name: "probe-timeout-ms", help: "Bound on each health probe, in ms", range: 1...600_000,
         defaultText: milliseconds(defaults.probeTimeout))
-    /// `--freshness-ms`.
     static let freshness = ServeOption(
         name: "freshness-ms", help: "Max age of a reading that serves a pick, in ms; 0: every pick probes",
         range: 0...3_600_000, defaultText: milliseconds(defaults.freshness))
@@ -87,32 +83,25 @@ extension ServeOption {
         name: "probe-interval-ms",
         help: "How often a server that is not down is probed in the background, in ms; under --freshness-ms",
         range: 1...3_600_000, defaultText: "60 % of --freshness-ms")
-    /// `--fall`.
     static let fall = ServeOption(
         name: "fall", help: "Consecutive failed probes that take a server down", range: 1...1_000,
         defaultText: String(defaults.fall))
-    /// `--rise`.
     static let rise = ServeOption(
         name: "rise", help: "Consecutive good probes that bring a server up again", range: 1...1_000,
         defaultText: String(defaults.rise))
-    /// `--down-interval-ms`.
     static let downInterval = ServeOption(
         name: "down-interval-ms", help: "How often a down server is probed, in ms", range: 1...3_600_000,
         defaultText: milliseconds(defaults.downInterval))
-    /// `--reservation-settle-ms`.
     static let reservationSettle = ServeOption(
         name: "reservation-settle-ms", help: "A good probe this long after a reservation ends it, in ms",
         range: 0...3_600_000, defaultText: milliseconds(defaults.reservationSettle))
-    /// `--reservation-ttl-ms`.
     static let reservationTTL = ServeOption(
         name: "reservation-ttl-ms", help: "A reservation ends after this long in any case, in ms", range: 1...3_600_000,
         defaultText: milliseconds(defaults.reservationTTL))
-    /// `--slow-start-ms`.
     static let slowStart = ServeOption(
         name: "slow-start-ms",
         help: "For this long after a server becomes pickable again, picks use a share of its free workers rising from a tenth to all, in ms; 0: off",
         range: 0...3_600_000, defaultText: milliseconds(defaults.slowStart))
-    /// `--max-held-percent`.
     static let maxHeldPercent = ServeOption(
         name: "max-held-percent",
         help: "The most of the healthy servers callers' failed releases may hold back or take down, in percent (at least one server)",
@@ -121,11 +110,9 @@ extension ServeOption {
     static let probeCAFile = ServeOption(
         name: "probe-ca-file", help: "PEM file of CAs trusted for https fleet servers", range: nil,
         defaultText: "the system's CAs")
-    /// `--request-timeout-ms`.
     static let requestTimeout = ServeOption(
         name: "request-timeout-ms", help: "A request's head and body must arrive within this, in ms, or it is answered 408",
         range: 100...3_600_000, defaultText: milliseconds(defaults.requestTimeout))
-    /// `--idle-timeout-ms`.
     static let idleTimeout = ServeOption(
         name: "idle-timeout-ms", help: "An idle keep-alive connection is closed after this, in ms", range: 100...86_400_000,
         defaultText: milliseconds(defaults.idleTimeout))
@@ -134,11 +121,9 @@ extension ServeOption {
     static let maxConnections = ServeOption(
         name: "max-connections", help: "Connections served at once; more are closed at once", range: 1...1_048_576,
         defaultText: "the file limit less a reserve")
-    /// `--max-event-streams`.
     static let maxEventStreams = ServeOption(
         name: "max-event-streams", help: "Most GET /v1/fleet/events streams open at once", range: 0...10_000,
         defaultText: String(defaults.events.maximumStreams))
-    /// `--log-level`.
     static let logLevel = ServeOption(
         name: "log-level", help: logLevels.dropLast().joined(separator: ", ") + " or " + logLevels[logLevels.count - 1],
         range: nil, defaultText: defaults.logLevel)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DispatchHTTPServer
 import Foundation
+import PostgresSettingsStore
 
 /// The `serve` options as typed on the command line; each one left out is read from the
 /// environment (`VOXBRIDGE_` + its name in capitals with `_` for `-`), then defaulted. Names,
@@ -73,8 +74,9 @@ struct ServeOptions: ParsableArguments {
     /// - Throws: a one-line failure naming the option or variable with a bad value.
     func resolve(environment: [String: String]) throws(CommandLineFailure) -> DispatchConfiguration {
         var configuration = try CommandLineFailure.wrap { () throws(ConfigurationError) in try resolveOptions(environment: environment) }
-        configuration.settingsStore = try SettingsStoreLocation.resolve(
-            db: db, store: store, environment: environment, defaultPath: DispatchConfiguration.defaultDatabasePath)
+        configuration.settingsStore = try CommandLineFailure.wrap { () throws(SettingsStoreLocationError) in
+            try SettingsStoreLocation.resolve(db: db, store: store, environment: environment, defaultPath: DispatchConfiguration.defaultDatabasePath)
+        }
         let resolver = ConfigurationResolver(environment: environment)
         if let text = resolver.string(.advertiseURL, advertiseURL) {
             let source = resolver.source(of: .advertiseURL, given: advertiseURL != nil)
