@@ -154,6 +154,61 @@ struct ClusterLeaseTests {
         await database.drop()
     }
 
+    @Test("operator states in a cluster: a drain through one instance holds on every instance, survives a restart of all three, and resume ends it")
+    func operatorStatesAcrossTheCluster() async throws {
+        let database = try await PostgresTestServer.makeDatabase()
+        let fakes = [try await FakeFleetServer(available: 1_000, workers: 1_000), try await FakeFleetServer(available: 500, workers: 500)]
+        var instances = try await Self.startCluster(store: database.url, folder: folder, name: "admin")
+        defer { instances.forEach { $0.stop() } }
+        var bases = instances.map(\.base)
+        _ = try #require(await Self.settled(bases, within: .seconds(10)))
+        try await Self.setFleet(fakes.map(\.url), on: bases)
+
+        /// Whether every instance's /v1/fleet shows `state` for the first server.
+        func everyInstanceShows(_ state: String) async -> Bool {
+            await PostgresOutageTests.eventually(within: .seconds(5)) {
+                for base in bases {
+                    let servers = (try? await send("GET", base + "/v1/fleet"))?.json["servers"] as? [[String: Any]]
+                    guard servers?.first?["admin_state"] as? String == state else { return false }
+                }
+                return true
+            }
+        }
+        /// Where 30 picks through the three instances went, each released at once.
+        func picks() async -> [String] {
+            var servers: [String] = []
+            for index in 0..<30 {
+                guard let answer = try? await send("POST", bases[index % 3] + "/v1/pick"), answer.status == 200 else { continue }
+                servers.append(answer.json["server"] as? String ?? "")
+                _ = try? await send("POST", bases[index % 3] + "/v1/release", body: #"{"reservation_id": "\#(answer.json["reservation_id"] as? String ?? "")"}"#)
+            }
+            return servers
+        }
+
+        let drain = try await send("PUT", bases[1] + "/v1/fleet/admin", body: #"{"url": "\#(fakes[0].url)", "state": "draining", "reason": "roll"}"#)
+        #expect(drain.status == 200)
+        #expect(await everyInstanceShows("draining"))
+        var went = await picks()
+        #expect(went.count == 30 && !went.contains(fakes[0].url), "no instance picks the drained server: \(went)")
+
+        // Every instance restarted: the state is in the store, not in a process.
+        instances.forEach { $0.stop() }
+        instances = try await Self.startCluster(store: database.url, folder: folder, name: "admin-again")
+        bases = instances.map(\.base)
+        _ = try #require(await Self.settled(bases, within: .seconds(10)))
+        #expect(await everyInstanceShows("draining"), "kept across a restart of every instance")
+        went = await picks()
+        #expect(went.count == 30 && !went.contains(fakes[0].url), "\(went)")
+
+        let resume = try await send("PUT", bases[2] + "/v1/fleet/admin", body: #"{"url": "\#(fakes[0].url)", "state": "active"}"#)
+        #expect(resume.status == 200)
+        #expect(await everyInstanceShows("active"))
+        went = await picks()
+        #expect(went.filter { $0 == fakes[0].url }.count == 30, "resumed: it has the most free workers again")
+        for fake in fakes { await fake.stop() }
+        await database.drop()
+    }
+
     @Test("forwarding: a follower gives back the leader's answers and errors byte for byte")
     func forwardingKeepsAnswers() async throws {
         let database = try await PostgresTestServer.makeDatabase()

@@ -292,6 +292,50 @@ struct PickServiceTests {
         for fake in fakes { await fake.stop() }
     }
 
+    @Test("a drained server is never picked; maintenance likewise; resume makes it pickable; the list's ETag stays", arguments: Transport.allCases)
+    func operatorStates(transport: Transport) async throws {
+        let fakes = [try await FakeFleetServer(available: 12), try await FakeFleetServer(available: 4)]
+        let app = try TestApplication { $0.freshness = .seconds(2) }
+        try await app.setFleet(fakes.map(\.url))
+        try await app.test(transport.setup) { client in
+            func setState(_ body: String) async throws -> (HTTPResponse.Status, [String: Any]) {
+                try await client.execute(uri: "/v1/fleet/admin", method: .put, body: ByteBuffer(string: body)) { ($0.status, json($0.body)) }
+            }
+            func etag() async throws -> String? {
+                try await client.execute(uri: "/v1/settings/voxcore_fleet", method: .get) { $0.headers[.eTag] }
+            }
+            let before = try await etag()
+            #expect(try await client.pick().server == fakes[0].url, "the emptiest")
+            let (status, record) = try await setState(#"{"url": "\#(fakes[0].url)/", "state": "draining", "reason": "upgrade", "by": "maria"}"#)
+            #expect(status == .ok && record["state"] as? String == "draining" && record["by"] as? String == "maria")
+            for _ in 0..<3 { #expect(try await client.pick().server == fakes[1].url, "never the drained one") }
+            let servers = try await client.execute(uri: "/v1/fleet", method: .get) { json($0.body)["servers"] as? [[String: Any]] ?? [] }
+            #expect(servers.map { $0["admin_state"] as? String } == ["draining", "active"])
+            #expect(servers.first?["admin_reason"] as? String == "upgrade" && servers.first?["admin_since"] is String)
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains(#"voxbridge_fleet_servers_by_operator_state{state="draining"} 1"#))
+                #expect(text.contains(#"voxbridge_fleet_servers_by_operator_state{state="active"} 1"#))
+            }
+            // Both drained: no capacity, each named by its operator state.
+            _ = try await setState(#"{"url": "\#(fakes[1].url)", "state": "maintenance"}"#)
+            try await client.execute(uri: "/v1/pick", method: .post) { response in
+                #expect(response.status == .serviceUnavailable)
+                let reasons = (json(response.body)["servers"] as? [[String: Any]] ?? []).map { $0["reason"] as? String }
+                #expect(reasons == ["draining (operator): no new dialouts", "maintenance (operator): no dialouts"])
+            }
+            // A refused change alters nothing.
+            let version = try await client.execute(uri: "/v1/fleet/admin", method: .get) { json($0.body)["version"] as? Int }
+            #expect(try await setState(#"{"url": "\#(fakes[0].url)", "state": "paused"}"#).0 == .badRequest)
+            #expect(try await setState(#"{"url": "https://not-listed.example.com", "state": "active"}"#).0 == .notFound)
+            #expect(try await client.execute(uri: "/v1/fleet/admin", method: .get) { json($0.body)["version"] as? Int } == version)
+            _ = try await setState(#"{"url": "\#(fakes[0].url)", "state": "active"}"#)
+            #expect(try await client.pick().server == fakes[0].url, "resumed")
+            #expect(try await etag() == before, "state changes never move the list's ETag")
+        }
+        for fake in fakes { await fake.stop() }
+    }
+
     @Test("failed releases past the cap hold nothing back: counted in /v1/fleet and /metrics, picks go on", arguments: Transport.allCases)
     func failedReportsCapped(transport: Transport) async throws {
         // Two healthy servers: callers' reports may hold back max(1, floor(2 × 50 %)) = 1. Health
