@@ -97,11 +97,13 @@ test-python:
 	VOXBRIDGE_BIN_DIR=$(CURDIR)/.build/debug python3 -m unittest discover -s clients/python -p 'test_*.py' -v
 
 ## bench: release-build the dispatcher, voxcore-sim and voxbridge-bench into $(BENCH_SCRATCH) and run every
-## load scenario, ours and the naive picker side by side (a few minutes); writes the tables into docs/BENCHMARKS.md
+## load scenario, ours and the naive picker side by side, then the rolling restart (the runbook's way
+## beside drain --wait; a few minutes each); writes the tables into docs/BENCHMARKS.md
 BENCH_SCRATCH ?= .build
 BENCH_BUILD    = $(SWIFT) build -c release --scratch-path $(BENCH_SCRATCH)
 bench: bench-tools
 	$(BENCH_SCRATCH)/release/voxbridge-bench --scenario all --write-doc docs/BENCHMARKS.md
+	$(BENCH_SCRATCH)/release/voxbridge-bench --rolling-restart --write-doc docs/BENCHMARKS.md
 
 ## bench-cluster: the cluster scenarios (cluster-burst beside three independent instances,
 ## cluster-latency beside one instance alone, failover) on release builds, three instances sharing a

@@ -53,6 +53,9 @@ struct VoxbridgeBench: AsyncParsableCommand {
     @Flag(help: "Run the demo instead: a sim of 3 servers, the dispatcher, a few picks and GET /v1/fleet.")
     var demo = false
 
+    @Flag(name: .customLong("rolling-restart"), help: "Run the rolling restart instead: every server restarted in turn, the runbook's way and with fleet drain --wait, side by side.")
+    var rollingRestart = false
+
     @Flag(help: "List the scenarios and exit.")
     var list = false
 
@@ -76,6 +79,19 @@ struct VoxbridgeBench: AsyncParsableCommand {
         if let cluster {
             defer { Task { await http.shutdown() } }
             try await runCluster(cluster, binaries: binaries, http: http, progress: progress)
+            return
+        }
+        if rollingRestart {
+            do {
+                let ways = try await RollingRestart(binaries: binaries, http: http, progress: progress).run()
+                let section = RollingRestart.markdown(ways, machine: Report.machineDescription())
+                print(section)
+                if let writeDoc { try Report.writeSection(section, into: writeDoc, heading: "## Rolling restart (make bench)") }
+            } catch {
+                await http.shutdown()
+                throw error
+            }
+            await http.shutdown()
             return
         }
         if demo {

@@ -106,7 +106,7 @@ extension FleetState {
             } else {
                 reason = "full"
             }
-            return PassedOver(url: record.url, state: record.state, reason: reason)
+            return PassedOver(url: record.url, state: record.state, reason: reason, operatorState: record.operatorState)
         }
     }
 }

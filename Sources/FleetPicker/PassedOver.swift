@@ -6,13 +6,17 @@ public struct PassedOver: Sendable, Equatable {
     public var state: ServerState
     /// Why it was passed over: `"excluded"`, `"down: <failure>"`, `"probe failed: <failure>"`,
     /// `"full: the fleet server answered 429; …"`, `"dialout failed (reported); …"`, `"draining"`,
-    /// `"no fresh reading"` or `"full"`.
+    /// `"no fresh reading"`, `"full"`, `"slow start: …"`, or an operator's `"draining (operator): …"`
+    /// or `"maintenance (operator): …"`.
     public var reason: String
+    /// What an operator set for it.
+    public var operatorState: OperatorState
 
     /// Creates a passed-over entry.
-    public init(url: String, state: ServerState, reason: String) {
+    public init(url: String, state: ServerState, reason: String, operatorState: OperatorState = .active) {
         self.url = url
         self.state = state
         self.reason = reason
+        self.operatorState = operatorState
     }
 }

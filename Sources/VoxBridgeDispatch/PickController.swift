@@ -51,7 +51,10 @@ struct PickController: Sendable {
                 status: .serviceUnavailable, code: "no_capacity",
                 message: "no fleet server can take a call now",
                 extra: ["servers": .array(passedOver.map { server in
-                    .object(["url": .string(server.url), "state": .string(server.state.rawValue), "reason": .string(server.reason)])
+                    .object([
+                        "url": .string(server.url), "state": .string(server.state.rawValue), "reason": .string(server.reason),
+                        "admin_state": .string(server.operatorState.rawValue),
+                    ])
                 })])
         }
     }

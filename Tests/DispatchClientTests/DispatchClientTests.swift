@@ -141,8 +141,20 @@ struct DispatchClientTests {
                     #expect(error.code == "no_capacity")
                     #expect(error.status == 503)
                     #expect(Set(servers.map(\.url)) == Set(live.servers))
-                    #expect(servers.allSatisfy { $0.reason == "excluded" })
+                    #expect(servers.allSatisfy { $0.reason == "excluded" && $0.adminState == "active" })
                 }
+                // Drained by an operator: named apart from a drain the server reports itself.
+                let drained = live.servers[0]
+                let put = try await live.request("PUT", "/v1/fleet/admin", body: #"{"url": "\#(drained)", "state": "draining"}"#, token: LiveDispatcher.adminToken)
+                #expect(put.status == 200)
+                do {
+                    _ = try await client.pick(excluding: Array(live.servers.dropFirst()))
+                    Issue.record("pick should have failed")
+                } catch DispatchClientError.noCapacity(let servers, _) {
+                    let entry = servers.first { $0.url == drained }
+                    #expect(entry?.adminState == "draining" && entry?.reason.hasPrefix("draining (operator)") == true)
+                }
+                _ = try await live.request("PUT", "/v1/fleet/admin", body: #"{"url": "\#(drained)", "state": "active"}"#, token: LiveDispatcher.adminToken)
                 await #expect(throws: DispatchClientError.self) { try await client.dial(excluding: live.servers) { _ in .placed } }
             }
         }

@@ -219,8 +219,19 @@ class DialoutProtocolTests(unittest.TestCase):
         error = caught.exception
         self.assertEqual((error.status, error.code), (503, "no_capacity"))
         self.assertEqual({s.url for s in error.servers}, set(self.live.servers))
-        self.assertTrue(all(s.reason == "excluded" for s in error.servers))
+        self.assertTrue(all(s.reason == "excluded" and s.admin_state == "active" for s in error.servers))
         self.assertIn("excluded", str(error))
+        # Drained by an operator: its admin_state says so, apart from a drain the server reports.
+        drained = self.live.servers[0]
+        self.live.request("PUT", "/v1/fleet/admin", {"url": drained, "state": "draining"}, ADMIN_TOKEN)
+        try:
+            with self.assertRaises(vd.NoCapacity) as caught:
+                vd.pick_fleet_server(self.live.servers[1:], client=self.client)
+            entry = next(s for s in caught.exception.servers if s.url == drained)
+            self.assertEqual(entry.admin_state, "draining")
+            self.assertTrue(entry.reason.startswith("draining (operator)"))
+        finally:
+            self.live.request("PUT", "/v1/fleet/admin", {"url": drained, "state": "active"}, ADMIN_TOKEN)
 
     def test_token_refused(self) -> None:
         for token in ("wrong-token", None):

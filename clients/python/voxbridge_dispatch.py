@@ -63,6 +63,8 @@ class PassedOver:
     url: str
     state: str
     reason: str
+    admin_state: str = "active"
+    """What an operator set: ``active``, ``draining`` or ``maintenance``."""
 
 
 @dataclass(frozen=True)
@@ -374,7 +376,7 @@ def _error(status: int, data: bytes) -> DispatchError:
     if status == 503 and code == "fleet_empty":
         return FleetEmpty(message, status, code, [])
     if status == 503 and code == "no_capacity":
-        servers = [PassedOver(str(s.get("url")), str(s.get("state")), str(s.get("reason")))
+        servers = [PassedOver(str(s.get("url")), str(s.get("state")), str(s.get("reason")), str(s.get("admin_state") or "active"))
                    for s in (answer.get("servers") or []) if isinstance(s, dict)]
         return NoCapacity(message, status, code, servers)
     if status == 401:
