@@ -47,9 +47,13 @@ struct FleetEventStreamTests {
         let spec = try OpenAPISpec.load()
         try await app.test(.live) { client in
             let port = try #require(client.port)
-            // Two picks, so the totals have something to count.
+            // Two picks, so the totals have something to count; an operator's state the events carry.
             _ = try await client.pick(headers: .bearer(Self.picker))
             _ = try await client.pick(headers: .bearer(Self.picker))
+            try await client.execute(uri: "/v1/fleet/admin", method: .put,
+                                     body: ByteBuffer(string: #"{"url": "http://127.0.0.1:1", "state": "maintenance", "reason": "rack move"}"#)) { response in
+                #expect(response.status == .ok)
+            }
             let read = try await readEvents(port: port, token: Self.picker, count: 5)
             #expect(read.status == 200)
             #expect(read.headers["content-type"] == "text/event-stream; charset=utf-8")
@@ -69,13 +73,15 @@ struct FleetEventStreamTests {
             let fleetServers = try #require(fleet["servers"] as? [[String: Any]])
             for data in read.events.suffix(2) {
                 let event = json(Data(data.utf8))
+                let maintained = (event["servers"] as? [[String: Any]])?.last
+                #expect(maintained?["admin_state"] as? String == "maintenance" && maintained?["admin_reason"] as? String == "rack move")
                 #expect(event["version"] as? Int == fleet["version"] as? Int)
                 let servers = try #require(event["servers"] as? [[String: Any]])
                 #expect(Set(event.keys) == Set(fleet.keys).union(["totals", "cluster"]))
                 #expect(servers.map { $0["url"] as? String } == fleetServers.map { $0["url"] as? String })
                 for (seen, asked) in zip(servers, fleetServers) {
                     #expect(Set(seen.keys) == Set(asked.keys))
-                    for key in ["url", "state", "workers", "active_calls", "available"] {
+                    for key in ["url", "state", "workers", "active_calls", "available", "admin_state", "admin_reason", "admin_since"] {
                         #expect("\(seen[key] ?? "nil")" == "\(asked[key] ?? "nil")", "\(key) of \(seen["url"] ?? "")")
                     }
                     // The refused port keeps failing in the background: later answers only count

@@ -85,6 +85,8 @@ struct PostgresOutageTests {
             let put = try await send("PUT", base + "/v1/settings/voxcore_fleet", body: #"{"voxcore_fleet": []}"#)
             #expect(put.status == 503)
             #expect(put.json["error"] as? String == "store_unavailable", "\(String(decoding: put.body, as: UTF8.self))")
+            let state = try await send("PUT", base + "/v1/fleet/admin", body: #"{"url": "\#(fake.url)", "state": "draining"}"#)
+            #expect(state.status == 503 && state.json["error"] as? String == "store_unavailable", "\(String(decoding: state.body, as: UTF8.self))")
         }
         let cli = try await DispatchProcess.run(["fleet", "add", "http://127.0.0.1:1", "--store", server.url])
         #expect(cli.status == 1)
