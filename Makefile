@@ -38,7 +38,7 @@ run: build
 ## events). Then the 20,000-connection flood against a release build (flood-test), on its own
 ## for the same reason; the Python client's tests against the debug binaries `swift test` built,
 ## a short schemathesis pass against the built service, then the operator's page in a real browser.
-TIMED_TESTS = VoxBridgeDispatchTests\.(ClusterTests|ClusterLeaseTests|PostgresOutageTests|FleetEventStreamTests)
+TIMED_TESTS = VoxBridgeDispatchTests\.(ClusterTests|ClusterLeaseTests|PostgresOutageTests|FleetEventStreamTests|FleetStateCommandTests)
 test: deps
 	scripts/with-postgres.sh sh -c '$(SWIFT) test --skip "$(TIMED_TESTS)" && $(SWIFT) test --skip-build --no-parallel --filter "$(TIMED_TESTS)"'
 	$(MAKE) flood-test

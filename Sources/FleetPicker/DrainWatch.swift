@@ -31,9 +31,10 @@ public struct DrainWatch<Instant: InstantProtocol>: Sendable where Instant.Durat
         self.timeout = timeout
     }
 
-    /// Takes one reading at `now`: the server's active calls, or `nil` for a failed probe.
+    /// Takes one reading at `now`: the server's active calls, or `nil` for a failed probe (the
+    /// count is then unknown, not the last one seen).
     public mutating func observe(activeCalls: Int?, at now: Instant) -> Verdict {
-        if let activeCalls { callsLeft = activeCalls }
+        callsLeft = activeCalls
         if activeCalls == 0 {
             let since = quietSince ?? now
             quietSince = since

@@ -34,7 +34,6 @@ extension FleetState {
                     refreshFigures(at: position)
                     return ReleaseResult(server: servers[position].url, capped: cap)
                 }
-                if reason == .failed { overHeldCap = false }
                 let change = reason == .notPlaced ? nil : holdBack(position, reason: reason, now: now)
                 refreshFigures(at: position)
                 return ReleaseResult(server: servers[position].url, change: change)
@@ -116,7 +115,10 @@ extension FleetState {
             if record.heldByCallers { held += 1 }
         }
         let limit = max(1, healthy * configuration.maxHeldPercent / 100)
-        guard held >= limit else { return nil }
+        guard held >= limit else {
+            overHeldCap = false
+            return nil
+        }
         defer { overHeldCap = true }
         return HeldCap(held: held, limit: limit, healthy: healthy, first: !overHeldCap)
     }

@@ -4,7 +4,7 @@ public struct HeldCap: Sendable, Equatable {
     public var held: Int
     /// The most allowed: `max(1, floor(healthy × percent / 100))`.
     public var limit: Int
-    /// Servers the probes call healthy.
+    /// Servers the probes call healthy that no operator holds.
     public var healthy: Int
     /// The first report refused since the cap last had room (the one to log).
     public var first: Bool

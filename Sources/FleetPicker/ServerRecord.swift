@@ -56,15 +56,16 @@ struct ServerRecord: Sendable {
         self.joinedLate = joinedLate
     }
 
-    /// Whether the probes call it healthy: its newest probe answered well and says it takes
-    /// calls, and no failed probe took it down (callers' reports may have).
+    /// Whether the probes call it healthy: no operator holds it, its newest probe answered well
+    /// and says it takes calls, and no failed probe took it down (callers' reports may have).
     var healthyByProbes: Bool {
         operatorState == .active && lastError == nil && reading?.isTakingCalls == true && (state != .down || isDownByReports)
     }
 
-    /// Whether callers' `failed` reports hold it back or took it down.
+    /// Whether callers' `failed` reports hold it back or took it down, while no operator holds
+    /// it (a server in maintenance whose failed hold never lifts takes no slot of the cap).
     var heldByCallers: Bool {
-        report?.reason == .failed || (state == .down && isDownByReports)
+        operatorState == .active && (report?.reason == .failed || (state == .down && isDownByReports))
     }
 
     /// Down because `failed` reports reached `fall`, not because probes failed.

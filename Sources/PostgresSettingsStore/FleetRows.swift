@@ -11,24 +11,19 @@ enum FleetRows {
     /// The current setting; `lock` takes the row lock, so concurrent writers (any instance, any
     /// host) queue up and each sees the version the one before it wrote.
     static func current(_ connection: PostgresConnection, lock: Bool, logger: Logger) async throws -> FleetSetting {
+        // Both rows in one statement, one snapshot: the list and the operators' states as they
+        // were together (a listener never holds a list of one moment with states of another).
+        let adminKey = FleetAdminStates.key
         let query: PostgresQuery = lock
-            ? "SELECT value, version, updated_at FROM voxbridge_settings WHERE key = \(key) FOR UPDATE"
-            : "SELECT value, version, updated_at FROM voxbridge_settings WHERE key = \(key)"
-        for try await (value, version, updatedAt) in try await connection.query(query, logger: logger).decode((String, Int, String).self) {
-            return FleetSetting(list: try decodeList(value), version: version, updatedAt: updatedAt, admin: try await admin(connection, logger: logger))
+            ? "SELECT key, value, version, updated_at FROM voxbridge_settings WHERE key IN (\(key), \(adminKey)) FOR UPDATE"
+            : "SELECT key, value, version, updated_at FROM voxbridge_settings WHERE key IN (\(key), \(adminKey))"
+        var list: (value: String, version: Int, updatedAt: String)?
+        var admin = FleetAdminStates()
+        for try await (rowKey, value, version, updatedAt) in try await connection.query(query, logger: logger).decode((String, String, Int, String).self) {
+            if rowKey == key { list = (value, version, updatedAt) } else { admin = try FleetAdminStates.decode(value, version: version) }
         }
-        throw SettingsStoreError.corrupt(reason: "the voxcore_fleet setting is missing")
-    }
-
-    /// The operators' states; none before the first change (no row yet). Read after the list's
-    /// row, whose lock (in a write) serialises every change of either.
-    static func admin(_ connection: PostgresConnection, logger: Logger) async throws -> FleetAdminStates {
-        let key = FleetAdminStates.key
-        let rows = try await connection.query("SELECT value, version FROM voxbridge_settings WHERE key = \(key)", logger: logger)
-        for try await (value, version) in rows.decode((String, Int).self) {
-            return try FleetAdminStates.decode(value, version: version)
-        }
-        return FleetAdminStates()
+        guard let list else { throw SettingsStoreError.corrupt(reason: "the voxcore_fleet setting is missing") }
+        return FleetSetting(list: try decodeList(list.value), version: list.version, updatedAt: list.updatedAt, admin: admin)
     }
 
     /// Stores the operators' states and one history row (`change`: the record set, or the
@@ -80,6 +75,7 @@ enum FleetRows {
             logger: logger)
         // A server that leaves the list takes its operator state with it.
         var stored = setting
+        stored.admin = current.admin
         if let kept = current.admin.keeping(only: list) {
             let dropped = current.admin.records.keys.filter { kept.records[$0] == nil }
             try await storeAdmin(kept, change: FleetAdminStates.encodeDropped(dropped, at: setting.updatedAt), actor: actor, connection, logger: logger)

@@ -169,6 +169,8 @@ public final class PostgresSettingsStore: FleetSettingsStore {
             }
             let key = FleetRows.key
             try await connection.query("DELETE FROM voxbridge_settings_history WHERE key = \(key)", logger: logger)
+            // The states' history goes too: the copied states start their own version anew.
+            try await connection.query("DELETE FROM voxbridge_settings_history WHERE key = \(FleetAdminStates.key)", logger: logger)
             for entry in history.sorted(by: { $0.version < $1.version }) {
                 let value = FleetRows.encodeURLs(entry.urls)
                 try await connection.query(

@@ -38,9 +38,15 @@ public struct FleetAdminChange: Sendable, Equatable {
         self.by = by
     }
 
-    /// No C0 control characters or DEL: a reason is shown on a page and in logs, one line.
+    /// No control characters (C0, DEL, C1), no line or paragraph separators and no bidirectional
+    /// overrides: a reason is shown on a page, in logs and in a terminal, as one line that reads
+    /// as written.
     private static func isPrintable(_ text: String) -> Bool {
-        !text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+        !text.unicodeScalars.contains { scalar in
+            let value = scalar.value
+            return value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x2028 || value == 0x2029
+                || (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value)
+        }
     }
 }
 

@@ -20,11 +20,6 @@ public struct FleetAdminStates: Sendable, Equatable {
         self.records = records
     }
 
-    /// The stored record of `url`; `nil` while it is `active`.
-    public func record(of url: String) -> FleetAdminRecord? {
-        records[url]
-    }
-
     /// The states after `change` at `now`, and the record it makes; the version raised by one.
     public func applying(_ change: FleetAdminChange, at now: String) -> (states: FleetAdminStates, record: FleetAdminRecord) {
         let record = FleetAdminRecord(url: change.url, state: change.state, reason: change.reason, by: change.by, since: now)

@@ -17,7 +17,7 @@ public struct FleetSetting: Sendable, Equatable {
         self.admin = admin
     }
 
-    /// Whether `other` is as new as this in both versions and newer in one (both only grow).
+    /// Whether this setting is as new as `other` in both versions and newer in one (both only grow).
     public func isNewer(than other: FleetSetting) -> Bool {
         version >= other.version && admin.version >= other.admin.version
             && (version > other.version || admin.version > other.admin.version)

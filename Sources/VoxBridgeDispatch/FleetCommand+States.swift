@@ -43,6 +43,9 @@ extension FleetCommand {
             guard (0...600_000).contains(quietMilliseconds) else {
                 throw CommandLineFailure("--quiet-ms: \"\(quietMilliseconds)\" is not valid; expected a whole number from 0 to 600000")
             }
+            guard !wait || quietMilliseconds < timeout * 1_000 else {
+                throw CommandLineFailure("--quiet-ms \(quietMilliseconds) is not under --timeout \(timeout) s: the wait could never end drained")
+            }
             let record = try await change.apply(.draining)
             if wait { try await FleetCommand.waitForDrain(record.url, quiet: .milliseconds(quietMilliseconds), timeout: .seconds(timeout)) }
         }

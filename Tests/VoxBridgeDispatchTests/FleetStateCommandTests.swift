@@ -67,6 +67,7 @@ struct FleetStateCommandTests {
             ["fleet", "drain", "https://b.example.com"], ["fleet", "maintenance", "ftp://a.example.com"],
             ["fleet", "drain", "https://a.example.com", "--reason", String(repeating: "x", count: 201)],
             ["fleet", "drain", "https://a.example.com", "--wait", "--timeout", "0"],
+            ["fleet", "drain", "https://a.example.com", "--wait", "--timeout", "2", "--quiet-ms", "2000"],
         ] {
             let result = try DispatchProcess.runBlocking(arguments + ["--db", db])
             #expect(result.status == 1, "\(arguments)")
@@ -100,7 +101,7 @@ struct FleetStateCommandTests {
         defer { sim.stop() }
         #expect(try DispatchProcess.runBlocking(["fleet", "add", server, "--db", db]).status == 0)
         let start = ContinuousClock.now
-        let result = try DispatchProcess.runBlocking(["fleet", "drain", server, "--wait", "--timeout", "2", "--db", db], timeout: .seconds(30))
+        let result = try DispatchProcess.runBlocking(["fleet", "drain", server, "--wait", "--timeout", "2", "--quiet-ms", "1000", "--db", db], timeout: .seconds(30))
         let took = start.duration(to: .now)
         #expect(result.status == 2)
         #expect(result.standardError.contains("still has 2 calls after 2 s"), "\(result.standardError)")

@@ -339,9 +339,13 @@ struct PickServiceTests {
     @Test("failed releases past the cap hold nothing back: counted in /v1/fleet and /metrics, picks go on", arguments: Transport.allCases)
     func failedReportsCapped(transport: Transport) async throws {
         // Two healthy servers: callers' reports may hold back max(1, floor(2 × 50 %)) = 1. Health
-        // answers take 300 ms, so a report's probe is still out while the test looks.
-        let fakes = [try await FakeFleetServer(available: 9, latency: .milliseconds(300)), try await FakeFleetServer(available: 4, latency: .milliseconds(300))]
-        let app = try TestApplication { $0.freshness = .seconds(2) }
+        // answers take 2 s, so a report's probe is still out while the test looks (readings stay
+        // fresh for 5 s meanwhile).
+        let fakes = [try await FakeFleetServer(available: 9, latency: .seconds(2)), try await FakeFleetServer(available: 4, latency: .seconds(2))]
+        let app = try TestApplication {
+            $0.freshness = .seconds(5)
+            $0.probeTimeout = .seconds(3)
+        }
         try await app.setFleet(fakes.map(\.url))
         try await app.test(transport.setup) { client in
             func releaseFailed(_ pick: PickAnswer) async throws -> HTTPResponse.Status {
