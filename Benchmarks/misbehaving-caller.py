@@ -25,34 +25,8 @@ import time
 import urllib.error
 import urllib.request
 
+from loopback import call, start
 
-def call(url, body=None, method="POST"):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method if data is not None or method != "POST" else "POST")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            return answer.status, json.loads(answer.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
-
-def start(arguments, marker, log):
-    out = open(log, "w")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VOXBRIDGE_")}
-    process = subprocess.Popen(arguments, stdout=out, stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        text = open(log).read()
-        found = re.search(marker, text)
-        if found:
-            return process, text, found
-        if process.poll() is not None:
-            sys.exit(f"{arguments[0]} exited: {text}")
-        time.sleep(0.05)
-    process.kill()
-    sys.exit(f"{arguments[0]} did not start")
 
 
 def main():
@@ -77,7 +51,9 @@ def main():
         base = found.group(1)
         status, _ = call(base + "/v1/settings/voxcore_fleet", {"voxcore_fleet": servers}, "PUT")
         assert status == 200, status
-        while sum(s["state"] == "up" for s in call(base + "/v1/fleet", method="GET")[1]["servers"]) < 8:
+        for _ in range(200):  # at most 10 s for the fleet to come up
+            if sum(s["state"] == "up" for s in call(base + "/v1/fleet")[1]["servers"]) == 8:
+                break
             time.sleep(0.05)
 
         stop = threading.Event()
@@ -103,7 +79,7 @@ def main():
 
         def watch():
             while not stop.is_set():
-                servers_now = call(base + "/v1/fleet", method="GET")[1]["servers"]
+                servers_now = call(base + "/v1/fleet")[1]["servers"]
                 held = sum(1 for s in servers_now if s.get("held_by_report") == "failed" or s["state"] == "down")
                 most_held[0] = max(most_held[0], held)
                 time.sleep(0.01)

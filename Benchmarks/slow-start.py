@@ -20,33 +20,8 @@ import time
 import urllib.error
 import urllib.request
 
+from loopback import call, start
 
-def call(url, body=None, method=None):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method or ("POST" if data is not None else "GET"))
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            return answer.status, json.loads(answer.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
-
-def start(arguments, marker, log):
-    out = open(log, "w")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VOXBRIDGE_")}
-    process = subprocess.Popen(arguments, stdout=out, stderr=subprocess.STDOUT, env=env)
-    for _ in range(600):
-        text = open(log).read()
-        found = re.search(marker, text)
-        if found:
-            return process, text, found
-        if process.poll() is not None:
-            sys.exit(f"{arguments[0]} exited: {text}")
-        time.sleep(0.05)
-    process.kill()
-    sys.exit(f"{arguments[0]} did not start")
 
 
 def run(dispatch, sim_binary, window, work):
