@@ -100,15 +100,20 @@ public final class FleetCoordinator<C: Clock>: Sendable where C.Duration == Dura
         }
     }
 
-    /// Applies the operators' states (``FleetState/setOperatorStates(_:now:)``); the background
-    /// loop wakes for a schedule that changed (a server into or out of maintenance).
-    /// - Returns: The servers whose state changed.
+    /// Uses `urls` and the operators' `states` (``FleetState/setOperatorStates(_:now:)``)
+    /// together, under one lock, so no pick sees a server of the new list without its state; the
+    /// background loop wakes for a new server or a schedule that changed (into or out of
+    /// maintenance).
+    /// - Returns: The servers whose operator state changed.
     @discardableResult
-    public func setOperatorStates(_ states: [String: OperatorState]) -> [OperatorStateChange] {
+    public func setServers(_ urls: [String], operatorStates states: [String: OperatorState]) -> [OperatorStateChange] {
         shared.withLock { shared in
             let now = clock.now
+            let listChanged = shared.fleet.setServers(urls)
             let changes = shared.fleet.setOperatorStates(states, now: now)
-            for change in changes { shared.wakeLoop(ifDueBefore: shared.fleet.backgroundDue(of: change.server, now: now)) }
+            for url in listChanged ? urls : changes.map(\.server) {
+                shared.wakeLoop(ifDueBefore: shared.fleet.backgroundDue(of: url, now: now))
+            }
             return changes
         }
     }

@@ -31,17 +31,22 @@ enum FleetRows {
     static func storeAdmin(
         _ states: FleetAdminStates, change: String, actor: SettingsActor, _ connection: PostgresConnection, logger: Logger
     ) async throws {
-        let (key, value, now) = (FleetAdminStates.key, states.encoded(), timestampNow())
-        try await connection.query(
-            """
-            INSERT INTO voxbridge_settings (key, value, version, updated_at) VALUES (\(key), \(value), \(states.version), \(now))
-            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
-            """,
-            logger: logger)
+        let (key, now) = (FleetAdminStates.key, timestampNow())
+        try await putAdmin(states, updatedAt: now, connection, logger: logger)
         try await connection.query(
             "INSERT INTO voxbridge_settings_history (key, value, version, changed_at, actor) VALUES (\(key), \(change), \(states.version), \(now), \(actor.rawValue))",
             logger: logger)
         try await connection.query("SELECT pg_notify(\(PostgresSchema.channel), \("admin " + String(states.version)))", logger: logger)
+    }
+
+    /// Writes the states' row, inserting it the first time.
+    static func putAdmin(_ states: FleetAdminStates, updatedAt: String, _ connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            INSERT INTO voxbridge_settings (key, value, version, updated_at) VALUES (\(FleetAdminStates.key), \(states.encoded()), \(states.version), \(updatedAt))
+            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+            """,
+            logger: logger)
     }
 
     /// The changes of the operators' states, newest first.

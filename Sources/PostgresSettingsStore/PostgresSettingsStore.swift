@@ -181,15 +181,9 @@ public final class PostgresSettingsStore: FleetSettingsStore {
             try await connection.query(
                 "UPDATE voxbridge_settings SET value = \(value), version = \(current.version), updated_at = \(current.updatedAt) WHERE key = \(key)",
                 logger: logger)
-            // The operators' states come along (their history stays behind).
+            // The operators' states come along (their history is not copied; the target's went above).
             if current.admin.version > 0 {
-                let (adminKey, adminValue) = (FleetAdminStates.key, current.admin.encoded())
-                try await connection.query(
-                    """
-                    INSERT INTO voxbridge_settings (key, value, version, updated_at) VALUES (\(adminKey), \(adminValue), \(current.admin.version), \(current.updatedAt))
-                    ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
-                    """,
-                    logger: logger)
+                try await FleetRows.putAdmin(current.admin, updatedAt: current.updatedAt, connection, logger: logger)
             } else {
                 try await connection.query("DELETE FROM voxbridge_settings WHERE key = \(FleetAdminStates.key)", logger: logger)
             }

@@ -9,6 +9,13 @@ public struct FleetAdminStates: Sendable, Equatable {
     /// The setting's key beside `voxcore_fleet`.
     public static let key = "voxcore_fleet_admin"
 
+    /// Stored values: keys sorted, slashes unescaped.
+    private static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
     /// Raised by one on every change; 0 before the first.
     public var version: Int
     /// The servers not `active`, by URL.
@@ -42,10 +49,8 @@ public struct FleetAdminStates: Sendable, Equatable {
 
     /// The stored value: the records as a JSON array, sorted by URL.
     public func encoded() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let sorted = records.values.sorted { $0.url < $1.url }
-        return String(decoding: (try? encoder.encode(sorted)) ?? Data("[]".utf8), as: UTF8.self)
+        return String(decoding: (try? Self.encoder.encode(sorted)) ?? Data("[]".utf8), as: UTF8.self)
     }
 
     /// States read back from a stored value and version.
@@ -59,17 +64,13 @@ public struct FleetAdminStates: Sendable, Equatable {
 
     /// One history row's value: the change itself.
     public static func encodeChange(_ record: FleetAdminRecord) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(record)) ?? Data("{}".utf8), as: UTF8.self)
+        String(decoding: (try? Self.encoder.encode(record)) ?? Data("{}".utf8), as: UTF8.self)
     }
 
     /// The history row of the servers a list change dropped: each back to `active` by `list`.
     public static func encodeDropped(_ urls: [String], at now: String) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let records = urls.sorted().map { FleetAdminRecord(url: $0, state: .active, reason: "removed from the list", by: "list", since: now) }
-        return String(decoding: (try? encoder.encode(records)) ?? Data("[]".utf8), as: UTF8.self)
+        return String(decoding: (try? Self.encoder.encode(records)) ?? Data("[]".utf8), as: UTF8.self)
     }
 }
 

@@ -39,10 +39,9 @@ final class FleetListFollower: Sendable {
                     // Concurrent refreshes may read the store in either order; versions only grow,
                     // so the newest read is applied and an older one is not.
                     guard applied.map({ setting.isNewer(than: $0) }) ?? true else { return [] }
-                    coordinator.setServers(setting.list.urls)
                     applied = setting
                     let states = setting.admin.records.compactMapValues { OperatorState(rawValue: $0.state.rawValue) }
-                    return coordinator.setOperatorStates(states)
+                    return coordinator.setServers(setting.list.urls, operatorStates: states)
                 }
                 for change in changes {
                     let record = setting.admin.records[change.server]

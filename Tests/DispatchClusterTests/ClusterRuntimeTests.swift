@@ -36,8 +36,17 @@ struct ClusterRuntimeTests {
         #expect(a.route() == .decide(fencing: nil), "a, alone with no database, decides alone (degraded)")
     }
 
-    @Test("a frozen leader's forward is abandoned once another instance leads, and goes there")
-    func frozenLeadersForwardIsAbandoned() async throws {
+    /// What became of a pick sent through follower f's path while leader a does as `leader`
+    /// says (never answers, or fails at once) and renews nothing, until b takes the lapsed lease.
+    struct TakeoverRun {
+        var answered: Bool
+        var answer: String?
+        var sent: [String]
+        var forwards: [String]
+        var b: ClusterCoordinator<TestClock>
+    }
+
+    static func pickDuringTakeover(leader: ScriptedForwarder.Behaviour) async -> TakeoverRun {
         let world = ClusterWorld()
         let (a, _) = world.instance("a")
         let (b, _) = world.instance("b")
@@ -47,36 +56,7 @@ struct ClusterRuntimeTests {
         await follower.leaseRound()
         #expect(follower.route() == .forward(leaderURL: "http://a"))
 
-        let forwarder = ScriptedForwarder(["http://a": .frozen, "http://b": .answer])
-        let path = ClusterPath(coordinator: follower, forwarder: forwarder, metrics: world.metrics, clock: world.clock)
-        let answer = Mutex<String?>(nil)
-        let request = Task {
-            let text = try await path.answer(Self.pick, body: ByteBuffer(), decide: { _ in "decided by f" }) { String(buffer: $0.body) }
-            answer.withLock { $0 = text }
-        }
-        defer { request.cancel() }
-        #expect(await world.settle(until: { forwarder.sent.withLock { $0 } == ["http://a"] }), "the pick went to a")
-
-        // a is frozen: it renews nothing, and its lease lapses at 600 ms; b takes it.
-        let answered = await world.driveRounds([b, follower], until: { answer.withLock { $0 } != nil })
-        #expect(answered, "the pick was answered while a stayed frozen")
-        #expect(answer.withLock { $0 } == "answered by http://b")
-        #expect(forwarder.sent.withLock { $0 } == ["http://a", "http://b"])
-        #expect(world.metrics.forwards.withLock { $0 } == ["leader_changed", "ok"])
-    }
-
-    @Test("a pick forwarded during a takeover goes to the new leader, once")
-    func forwardDuringTakeoverGoesToTheNewLeader() async throws {
-        let world = ClusterWorld()
-        let (a, _) = world.instance("a")
-        let (b, _) = world.instance("b")
-        let (follower, _) = world.instance("f")
-        await a.leaseRound()
-        await b.leaseRound()
-        await follower.leaseRound()
-
-        // a died: a forward to it fails at once, and it renews nothing.
-        let forwarder = ScriptedForwarder(["http://a": .unreachable, "http://b": .answer])
+        let forwarder = ScriptedForwarder(["http://a": leader, "http://b": .answer])
         let path = ClusterPath(coordinator: follower, forwarder: forwarder, metrics: world.metrics, clock: world.clock)
         let answer = Mutex<String?>(nil)
         let request = Task {
@@ -85,12 +65,30 @@ struct ClusterRuntimeTests {
         }
         defer { request.cancel() }
         #expect(await world.settle(until: { forwarder.sent.withLock { $0 } == ["http://a"] }), "the pick went to a first")
+        // a's lease lapses at 600 ms; b takes it.
         let answered = await world.driveRounds([b, follower], until: { answer.withLock { $0 } != nil })
-        #expect(answered)
-        #expect(answer.withLock { $0 } == "answered by http://b")
-        #expect(forwarder.sent.withLock { $0 } == ["http://a", "http://b"], "to the new leader exactly once")
-        #expect(world.metrics.forwards.withLock { $0 } == ["unreachable", "ok"])
-        #expect(b.route() == .decide(fencing: 2))
+        return TakeoverRun(
+            answered: answered, answer: answer.withLock { $0 }, sent: forwarder.sent.withLock { $0 },
+            forwards: world.metrics.forwards.withLock { $0 }, b: b)
+    }
+
+    @Test("a frozen leader's forward is abandoned once another instance leads, and goes there")
+    func frozenLeadersForwardIsAbandoned() async throws {
+        let run = await Self.pickDuringTakeover(leader: .frozen)
+        #expect(run.answered, "the pick was answered while a stayed frozen")
+        #expect(run.answer == "answered by http://b")
+        #expect(run.sent == ["http://a", "http://b"])
+        #expect(run.forwards == ["leader_changed", "ok"])
+    }
+
+    @Test("a pick forwarded during a takeover goes to the new leader, once")
+    func forwardDuringTakeoverGoesToTheNewLeader() async throws {
+        let run = await Self.pickDuringTakeover(leader: .unreachable)
+        #expect(run.answered)
+        #expect(run.answer == "answered by http://b")
+        #expect(run.sent == ["http://a", "http://b"], "to the new leader exactly once")
+        #expect(run.forwards == ["unreachable", "ok"])
+        #expect(run.b.route() == .decide(fencing: 2))
     }
 
     @Test("the replicator's outbox per member: a frozen member delays nobody else's batches")

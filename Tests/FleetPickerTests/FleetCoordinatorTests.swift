@@ -35,6 +35,17 @@ struct FleetCoordinatorTests {
         #expect(prober.count("a") == 2 && prober.count("b") == 2)
     }
 
+    @Test func aListAndItsOperatorStatesArriveTogether() async throws {
+        let prober = FakeProber(["a": healthy(4), "b": healthy(9)])
+        let coordinator = makeCoordinator(prober)
+        let changes = coordinator.setServers(["a", "b"], operatorStates: ["b": .draining])
+        #expect(changes == [OperatorStateChange(server: "b", from: .active, to: .draining)])
+        #expect(await coordinator.pick().pick?.server == "a", "b is new and drained: never picked, not even once")
+        #expect(coordinator.setServers(["a", "b"], operatorStates: ["b": .draining]).isEmpty, "nothing changed")
+        #expect(coordinator.setServers(["a", "b"], operatorStates: [:]) == [OperatorStateChange(server: "b", from: .draining, to: .active)])
+        #expect(await coordinator.pick().pick?.server == "b")
+    }
+
     @Test func pickWithoutWaitingDecidesOnlyOnFreshReadingsAndNeverProbes() async throws {
         let prober = FakeProber(["a": healthy(4), "b": healthy(9)])
         let clock = TestClock()
