@@ -147,10 +147,11 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
-            // The operator's page, compiled into the binary.
+            // The operator's page, and the version `--version` prints, compiled into the binary.
             resources: [
                 .embedInCode("Page/operator.html"), .embedInCode("Page/operator.js"),
                 .embedInCode("Page/operator.css"), .embedInCode("Page/icon.svg"),
+                .embedInCode("Version/VERSION"), .embedInCode("Version/build"),
             ]
         ),
 

@@ -24,6 +24,12 @@ struct ServeCommand: AsyncParsableCommand {
             throw CommandLineFailure(
                 "refusing to bind \(configuration.host) without VOXBRIDGE_ADMIN_TOKEN: settings writes would be open to the network; set the token or bind 127.0.0.1")
         }
+        for (variable, token) in [(ServeOption.adminTokenVariable, configuration.adminToken), (ServeOption.pickTokenVariable, configuration.pickToken)] {
+            if let token, PlaceholderToken.isPlaceholder(token) {
+                throw CommandLineFailure(
+                    "refusing to start: \(variable) is a placeholder from a template; set a random one (openssl rand -hex 32)")
+            }
+        }
         let logger = makeLogger(level: configuration.logLevel)
         Self.raiseFileLimit(configuration: configuration, logger: logger)
         let store = try await CommandLineFailure.wrap { () async throws(SettingsStoreError) in

@@ -6,6 +6,7 @@ struct VoxBridgeDispatch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "voxbridge-dispatch",
         abstract: "Picks the VoxCore fleet server with the most free capacity for each dialout.",
+        version: "voxbridge-dispatch \(BuildVersion.current)",
         subcommands: [ServeCommand.self, FleetCommand.self, StoreCommand.self],
         defaultSubcommand: ServeCommand.self
     )

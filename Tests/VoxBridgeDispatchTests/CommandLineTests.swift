@@ -97,6 +97,30 @@ struct CommandLineTests {
         #expect(result.standardError.split(separator: "\n").count == 1)
     }
 
+    @Test("serve refuses a placeholder token: one line naming it, exit 1", arguments: [
+        ["VOXBRIDGE_ADMIN_TOKEN": "change-me"],
+        ["VOXBRIDGE_ADMIN_TOKEN": "3f9a1c0e7b2d", "VOXBRIDGE_PICK_TOKEN": "change-me-too"],
+        ["VOXBRIDGE_ADMIN_TOKEN": "CHANGE_ME"],
+    ])
+    func refusesPlaceholderToken(environment: [String: String]) throws {
+        let result = try DispatchProcess.runBlocking(["serve", "--port", "0", "--db", db], environment: environment)
+        #expect(result.status == 1)
+        #expect(result.standardError.split(separator: "\n").count == 1, "\(result.standardError)")
+        let variable = environment["VOXBRIDGE_PICK_TOKEN"] == nil ? "VOXBRIDGE_ADMIN_TOKEN" : "VOXBRIDGE_PICK_TOKEN"
+        #expect(result.standardError.contains("\(variable) is a placeholder"))
+        #expect(!result.standardOutput.contains("listening on"))
+    }
+
+    @Test("--version prints the name and the VERSION file's release, +dev outside a package")
+    func version() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let release = try String(contentsOf: root.appendingPathComponent("VERSION"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let result = try DispatchProcess.runBlocking(["--version"])
+        #expect(result.status == 0)
+        #expect(result.standardOutput == "voxbridge-dispatch \(release)+dev\n")
+    }
+
     @Test("a bad option value is one line naming it", arguments: [
         (["serve", "--port", "70000"], [String: String]()),
         (["serve", "--port", "x"], [:]),
