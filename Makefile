@@ -7,7 +7,7 @@ HOST        ?= 127.0.0.1
 PORT        ?= 8080
 APT_PACKAGES = libcurl4-openssl-dev libsqlite3-dev pkg-config
 
-.PHONY: page-check deps build run test test-python flood-test clean bench bench-cluster cluster-demo bench-tools demo fuzz fuzz-api fuzz-api-quick soak browser-deps browser-test screenshots
+.PHONY: package package-test page-check deps build run test test-python flood-test clean bench bench-cluster cluster-demo bench-tools demo fuzz fuzz-api fuzz-api-quick soak browser-deps browser-test screenshots
 
 ## deps: install the system packages the build needs, when any is missing
 deps:
@@ -45,6 +45,23 @@ test: deps
 	$(MAKE) test-python
 	$(MAKE) fuzz-api-quick
 	$(MAKE) browser-test
+
+## package: dist/voxbridge-dispatch_<version>_amd64.deb (scripts/package-deb.sh): the release binary
+## with the Swift runtime and Foundation linked in, the units in deploy/, the environment file as a
+## conffile, a man page; lintian must pass. Installs Debian's packaging tools when missing.
+PACKAGE_APT_PACKAGES = dpkg-dev lintian help2man rsync
+package: deps
+	$(MAKE) deps APT_PACKAGES="$(PACKAGE_APT_PACKAGES)"
+	SWIFT=$(SWIFT) scripts/package-deb.sh
+
+## package-test: builds two packages (this commit's version and a later one), installs the first
+## into a minimal Debian 12 (debootstrap from the machine's mirror, cached in .build-package-test),
+## serves from it, picks against voxcore-sim, upgrades keeping data and configuration, removes
+## and purges (scripts/package-test.sh; about 15 minutes from a fresh clone, so not in `make test`)
+package-test: package
+	$(MAKE) deps APT_PACKAGES="debootstrap"
+	$(SWIFT) build --product voxcore-sim
+	SWIFT=$(SWIFT) scripts/package-test.sh
 
 ## flood-test: 20,000 slow and silent connections against a release build of the service under a
 ## file limit of 4,096 (SlowClientTests.swift, `flood`): descriptors bounded and back to idle, the
@@ -164,4 +181,4 @@ fuzz-api-quick: $(FUZZ_VENV_STAMP)
 	Fuzz/fuzz-api.sh .build/debug/voxbridge-dispatch $(FUZZ_VENV)/bin/st 25
 
 clean:
-	rm -rf .build .build-bench .build-perf .build-fuzz .venv-fuzz .venv-browser
+	rm -rf .build .build-bench .build-perf .build-fuzz .build-package .build-package-test dist .venv-fuzz .venv-browser
