@@ -5,8 +5,8 @@
 #     next build is incremental) with the build part of the version written into it;
 #   - builds the release binary there with --static-swift-stdlib (Swift runtime and Foundation
 #     linked in) and strips it;
-#   - Depends from dpkg-shlibdeps, the units deploy/*.service, the environment file as a
-#     conffile, maintainer scripts, man page (help2man from every command's --help), copyright;
+#   - Depends from dpkg-shlibdeps, the units deploy/*.service, the environment files
+#     deploy/*.env as conffiles, maintainer scripts, man page (help2man from every command's --help), copyright;
 #   - runs lintian, failing on any error or warning not explained in deploy/debian/lintian-overrides.
 # Uncommitted changes are not packaged (the version names a commit); a warning says so.
 #
@@ -70,10 +70,18 @@ for unit in "$src"/deploy/*.service; do
 done
 units=${units# }
 
-install -m 0600 "$src/deploy/voxbridge-dispatch.env" "$pkg/etc/voxbridge-dispatch.env"
-echo /etc/voxbridge-dispatch.env > "$pkg/DEBIAN/conffiles"
+# Every environment file in deploy/ (the units' EnvironmentFile=), as a conffile readable by root only.
+env_files=""
+: > "$pkg/DEBIAN/conffiles"
+for env in "$src"/deploy/*.env; do
+  install -m 0600 "$env" "$pkg/etc/$(basename "$env")"
+  echo "/etc/$(basename "$env")" >> "$pkg/DEBIAN/conffiles"
+  env_files="$env_files /etc/$(basename "$env")"
+done
+env_files=${env_files# }
 for script in postinst prerm postrm; do
-  sed -e "s/@UNIT@/voxbridge-dispatch.service/g" -e "s/@UNITS@/$units/g" "$src/deploy/debian/$script" > "$pkg/DEBIAN/$script"
+  sed -e "s/@UNIT@/voxbridge-dispatch.service/g" -e "s/@UNITS@/$units/g" -e "s#@ENV_FILES@#$env_files#g" \
+    "$src/deploy/debian/$script" > "$pkg/DEBIAN/$script"
   chmod 0755 "$pkg/DEBIAN/$script"
 done
 install -m 0644 "$src/deploy/debian/lintian-overrides" "$pkg/usr/share/lintian/overrides/voxbridge-dispatch"
