@@ -7,7 +7,7 @@ HOST        ?= 127.0.0.1
 PORT        ?= 8080
 APT_PACKAGES = libcurl4-openssl-dev libsqlite3-dev pkg-config
 
-.PHONY: page-check deps build run test test-python flood-test clean bench bench-cluster cluster-demo bench-tools demo fuzz fuzz-api fuzz-api-quick soak browser-deps browser-test screenshots
+.PHONY: page-check deps haproxy-deps build run test test-python flood-test clean bench bench-cluster cluster-demo bench-tools demo fuzz fuzz-api fuzz-api-quick soak browser-deps browser-test screenshots
 
 ## deps: install the system packages the build needs, when any is missing
 deps:
@@ -38,13 +38,19 @@ run: build
 ## events). Then the 20,000-connection flood against a release build (flood-test), on its own
 ## for the same reason; the Python client's tests against the debug binaries `swift test` built,
 ## a short schemathesis pass against the built service, then the operator's page in a real browser.
-TIMED_TESTS = VoxBridgeDispatchTests\.(ClusterTests|ClusterLeaseTests|PostgresOutageTests|FleetEventStreamTests|FleetStateCommandTests)
-test: deps
+TIMED_TESTS = VoxBridgeDispatchTests\.(ClusterTests|ClusterLeaseTests|PostgresOutageTests|FleetEventStreamTests|FleetStateCommandTests)|IngressSyncTests\.IngressHAProxyTests
+test: deps haproxy-deps
 	scripts/with-postgres.sh sh -c '$(SWIFT) test --skip "$(TIMED_TESTS)" && $(SWIFT) test --skip-build --no-parallel --filter "$(TIMED_TESTS)"'
 	$(MAKE) flood-test
 	$(MAKE) test-python
 	$(MAKE) fuzz-api-quick
 	$(MAKE) browser-test
+
+## haproxy-deps: Debian's haproxy (2.6) for the ingress sync's tests, which start it on loopback
+haproxy-deps:
+	@command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || { \
+	  [ "$$(id -u)" = "0" ] || { echo "error: haproxy is missing: sudo apt-get install haproxy" >&2; exit 1; }; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends haproxy; }
 
 ## flood-test: 20,000 slow and silent connections against a release build of the service under a
 ## file limit of 4,096 (SlowClientTests.swift, `flood`): descriptors bounded and back to idle, the
