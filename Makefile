@@ -81,11 +81,11 @@ browser-deps: $(BROWSER_VENV_STAMP)
 ## browser-test: the operator's page (GET /) in Chromium against the debug serve and voxcore-sim,
 ## both started by the test on loopback; screenshots go to SCREENSHOTS (a temporary folder by default)
 SCREENSHOTS ?=
-browser-test: deps browser-deps page-check
+browser-test: deps browser-deps haproxy-deps page-check
 	$(SWIFT) build --product voxbridge-dispatch
 	$(SWIFT) build --product voxcore-sim
-	$(BROWSER_VENV)/bin/python Tests/Browser/operator_page_test.py --dispatch .build/debug/voxbridge-dispatch \
-	  --sim .build/debug/voxcore-sim $(if $(SCREENSHOTS),--screenshots $(SCREENSHOTS))
+	scripts/with-postgres.sh sh -c '$(BROWSER_VENV)/bin/python Tests/Browser/operator_page_test.py --dispatch .build/debug/voxbridge-dispatch \
+	  --sim .build/debug/voxcore-sim --store "$$VOXBRIDGE_TEST_POSTGRES" $(if $(SCREENSHOTS),--screenshots $(SCREENSHOTS))'
 
 ## page-check: the operator page's script parses (node --check, where node is installed; without
 ## node the browser test's own load is the check: a syntax error is a page error there)

@@ -263,6 +263,7 @@ let package = Package(
             dependencies: [
                 "VoxBridgeDispatch",
                 "PostgresSettingsStore",
+                "IngressSync",
                 "DispatchTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -318,3 +318,29 @@ final class UnixSocketListener: @unchecked Sendable {
         Glibc.close(descriptor)
     }
 }
+
+/// The sync's systemd unit, checked by systemd itself where it is installed.
+@Suite struct IngressUnitTests {
+    @Test("systemd-analyze verify passes on deploy/voxbridge-ingress-sync.service",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")))
+    func unitVerifies() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let unit = try String(contentsOf: repository.appendingPathComponent("deploy/voxbridge-ingress-sync.service"), encoding: .utf8)
+        let folder = TemporaryFolder()
+        // The unit names the installed binary; here, the built one.
+        let path = folder.file("voxbridge-ingress-sync.service")
+        try unit.replacingOccurrences(of: "/usr/local/bin/voxbridge-dispatch", with: ChildProcess.built("voxbridge-dispatch").path)
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
+        process.arguments = ["verify", path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        process.waitUntilExit()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(!text.contains("voxbridge-ingress-sync.service:"), "\(text)")
+    }
+}
