@@ -93,16 +93,7 @@ public final class HAProxyTestServer: @unchecked Sendable {
     public func command(_ text: String) throws -> String {
         let descriptor = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array(socket.utf8)
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let connected = withUnixSocketAddress(socket) { connect(descriptor, $0, $1) }
         guard connected == 0 else { throw ChildProcess.StartFailure(description: "cannot connect to \(socket): errno \(errno)") }
         _ = (text + "\n").withCString { write(descriptor, $0, strlen($0)) }
         var answer: [UInt8] = []
