@@ -107,6 +107,8 @@ public final class IngressSync: Service {
                 do {
                     let refusals = try next.write(path: configuration.serversFile, configs: configuration.haproxyConfigs, haproxy: configuration.haproxyBinary)
                     if refusals.isEmpty {
+                        if round.fileError != nil { logger.notice("the servers file is written again") }
+                        round.fileError = nil
                         round.file = next
                         break
                     }
@@ -114,7 +116,11 @@ public final class IngressSync: Service {
                     plan = round.planner.plan(specs: specs, observed: observed, answering: answering, now: now)
                     plan.commands.removeAll { command in refusals[command.server] != nil }
                 } catch {
-                    logger.error("the servers file was not changed, so no server is: \(error)")
+                    // Once per error, not every round: it holds until the configuration is fixed.
+                    if round.fileError != error.description {
+                        logger.error("the servers file was not changed, so no server is: \(error)")
+                    }
+                    round.fileError = error.description
                     round.writeStatus(differences: nil, now: now)
                     return false
                 }
@@ -158,6 +164,7 @@ public final class IngressSync: Service {
         var file: ServersFile
         var haproxyPid: Int?
         var haproxyError: String?
+        var fileError: String?
         var changesApplied = 0
         var outOfStepSince: Date?
         var view: IngressView
@@ -237,7 +244,7 @@ public final class IngressSync: Service {
             var status = IngressSyncStatus(
                 backend: configuration.backend, ingress: configuration.ingressName, updatedAt: "",
                 pid: getpid(), haproxyPid: haproxyPid, inStep: inStep, outOfStepSince: outOfStepSince.map(IngressSyncStatus.timestamp),
-                changesApplied: changesApplied, failures: failures, haproxyError: haproxyError)
+                changesApplied: changesApplied, failures: failures, haproxyError: haproxyError ?? fileError)
             // Written when it changes, and every two seconds so that its age shows the sync runs.
             guard status != lastStatus || ContinuousClock.now - lastStatusWrite >= .seconds(2) else { return }
             lastStatus = status
