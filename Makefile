@@ -7,7 +7,7 @@ HOST        ?= 127.0.0.1
 PORT        ?= 8080
 APT_PACKAGES = libcurl4-openssl-dev libsqlite3-dev pkg-config
 
-.PHONY: package package-test page-check deps build run test test-python flood-test clean bench bench-cluster cluster-demo bench-tools demo fuzz fuzz-api fuzz-api-quick soak browser-deps browser-test screenshots
+.PHONY: package package-test page-check deps haproxy-deps build run test test-python flood-test clean bench bench-cluster cluster-demo bench-tools demo fuzz fuzz-api fuzz-api-quick soak browser-deps browser-test screenshots
 
 ## deps: install the system packages the build needs, when any is missing
 deps:
@@ -42,16 +42,22 @@ run: build
 ## and one configuration compiles the dependencies (BoringSSL twice among them) once, not twice.
 ## --enable-testable-imports: a release build leaves it off, and the tests use @testable import;
 ## every build line here passes the same flags, so none of them rebuilds what another built.
-TIMED_TESTS = VoxBridgeDispatchTests\.(ClusterTests|ClusterLeaseTests|PostgresOutageTests|FleetEventStreamTests|FleetStateCommandTests)
+TIMED_TESTS = VoxBridgeDispatchTests\.(ClusterTests|ClusterLeaseTests|PostgresOutageTests|FleetEventStreamTests|FleetStateCommandTests)|IngressSyncTests\.IngressHAProxyTests
 TEST_CONFIG ?= release
 TEST_BUILD   = -c $(TEST_CONFIG) --enable-testable-imports
 TEST_BIN     = .build/$(TEST_CONFIG)
-test: deps
+test: deps haproxy-deps
 	scripts/with-postgres.sh sh -c '$(SWIFT) test $(TEST_BUILD) --skip "$(TIMED_TESTS)" && $(SWIFT) test $(TEST_BUILD) --skip-build --no-parallel --filter "$(TIMED_TESTS)"'
 	$(MAKE) flood-test
 	$(MAKE) test-python
 	$(MAKE) fuzz-api-quick
 	$(MAKE) browser-test
+
+## haproxy-deps: Debian's haproxy (2.6) for the ingress sync's tests, which start it on loopback
+haproxy-deps:
+	@command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || { \
+	  [ "$$(id -u)" = "0" ] || { echo "error: haproxy is missing: sudo apt-get install haproxy" >&2; exit 1; }; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends haproxy; }
 
 ## package: dist/voxbridge-dispatch_<version>_amd64.deb (scripts/package-deb.sh): the release binary
 ## with the Swift runtime and Foundation linked in, the units in deploy/, the environment file as a
@@ -98,11 +104,11 @@ browser-deps: $(BROWSER_VENV_STAMP)
 ## browser-test: the operator's page (GET /) in Chromium against $(TEST_BIN)'s serve and voxcore-sim,
 ## both started by the test on loopback; screenshots go to SCREENSHOTS (a temporary folder by default)
 SCREENSHOTS ?=
-browser-test: deps browser-deps page-check
+browser-test: deps browser-deps haproxy-deps page-check
 	$(SWIFT) build $(TEST_BUILD) --product voxbridge-dispatch
 	$(SWIFT) build $(TEST_BUILD) --product voxcore-sim
-	$(BROWSER_VENV)/bin/python Tests/Browser/operator_page_test.py --dispatch $(TEST_BIN)/voxbridge-dispatch \
-	  --sim $(TEST_BIN)/voxcore-sim $(if $(SCREENSHOTS),--screenshots $(SCREENSHOTS))
+	scripts/with-postgres.sh sh -c '$(BROWSER_VENV)/bin/python Tests/Browser/operator_page_test.py --dispatch $(TEST_BIN)/voxbridge-dispatch \
+	  --sim $(TEST_BIN)/voxcore-sim --store "$$VOXBRIDGE_TEST_POSTGRES" $(if $(SCREENSHOTS),--screenshots $(SCREENSHOTS))'
 
 ## page-check: the operator page's script parses (node --check, where node is installed; without
 ## node the browser test's own load is the check: a syntax error is a page error there)

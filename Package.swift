@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "SettingsStore", targets: ["SettingsStore"]),
         .library(name: "DispatchClient", targets: ["DispatchClient"]),
         .library(name: "DispatchCluster", targets: ["DispatchCluster"]),
+        .library(name: "IngressSync", targets: ["IngressSync"]),
         .executable(name: "voxcore-sim", targets: ["VoxcoreSim"]),
         .executable(name: "voxbridge-bench", targets: ["VoxbridgeBench"]),
     ],
@@ -85,6 +86,20 @@ let package = Package(
             ]
         ),
 
+        // The HAProxy ingress kept in step with the list: the planner (pure), the Runtime API
+        // client, the servers file, the list sources and the sync loop.
+        .target(
+            name: "IngressSync",
+            dependencies: [
+                "SettingsStore",
+                "HealthProber",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // The connection layer: limits, timeouts and accept pacing on NIO and Hummingbird's HTTP/1
         // channel; no type of the service.
         .target(
@@ -133,6 +148,7 @@ let package = Package(
                 "DispatchCluster",
                 "DispatchHTTPServer",
                 "ServiceMetrics",
+                "IngressSync",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -239,6 +255,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
+        .testTarget(name: "IngressSyncTests", dependencies: ["IngressSync", "DispatchTestSupport"]),
         .testTarget(name: "DispatchClusterTests", dependencies: ["DispatchCluster", "DispatchTestSupport"]),
         // Runs the built voxbridge-dispatch and voxcore-sim as child processes; no service module.
         .testTarget(name: "DispatchClientTests", dependencies: ["DispatchClient", "DispatchTestSupport"]),
@@ -247,6 +264,7 @@ let package = Package(
             dependencies: [
                 "VoxBridgeDispatch",
                 "PostgresSettingsStore",
+                "IngressSync",
                 "DispatchTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

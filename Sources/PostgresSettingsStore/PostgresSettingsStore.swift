@@ -128,6 +128,35 @@ public final class PostgresSettingsStore: FleetSettingsStore {
         }
     }
 
+    /// Records an ingress sync's view (``FleetSettingsStore/recordIngressView(_:)``); no
+    /// notification: the list did not change.
+    public func recordIngressView(_ view: IngressView) async throws(SettingsStoreError) {
+        let logger = logger
+        try await session.autocommit { connection in
+            try await connection.query(
+                """
+                INSERT INTO voxbridge_settings (key, value, version, updated_at) VALUES (\(view.key), \(view.encoded()), 1, \(view.updatedAt))
+                ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, version = voxbridge_settings.version + 1, updated_at = EXCLUDED.updated_at
+                """,
+                logger: logger)
+        }
+    }
+
+    /// The views every ingress sync recorded, by ingress name.
+    public func ingressViews() async throws(SettingsStoreError) -> [IngressView] {
+        let logger = logger
+        return try await session.autocommit { connection in
+            let pattern = IngressView.keyPrefix.replacingOccurrences(of: "_", with: "\\_") + "%"
+            var views: [IngressView] = []
+            let rows = try await connection.query(
+                "SELECT value FROM voxbridge_settings WHERE key LIKE \(pattern) ORDER BY key", logger: logger)
+            for try await value in rows.decode(String.self) {
+                if let view = IngressView.decode(value) { views.append(view) }
+            }
+            return views
+        }
+    }
+
     /// A listener on its own connection, starting from the list stored now.
     public func makeChangeFeed() async throws(SettingsStoreError) -> any FleetChangeFeed {
         PostgresFleetListener(

@@ -41,6 +41,13 @@ public protocol FleetSettingsStore: Sendable {
     /// The changes of the operators' states, newest first.
     func adminHistory(limit: Int) async throws(SettingsStoreError) -> [FleetAdminHistoryEntry]
 
+    /// Records what one ingress sync sees of its HAProxy backend, replacing its last view;
+    /// neither the list's version nor its history moves.
+    func recordIngressView(_ view: IngressView) async throws(SettingsStoreError)
+
+    /// The views every ingress sync recorded, by ingress name.
+    func ingressViews() async throws(SettingsStoreError) -> [IngressView]
+
     /// What a serving process follows to use every change, made anywhere, on its next pick.
     func makeChangeFeed() async throws(SettingsStoreError) -> any FleetChangeFeed
 

@@ -141,6 +141,35 @@ public final class SQLiteSettingsStore: FleetSettingsStore {
         }
     }
 
+    /// Records an ingress sync's view (``FleetSettingsStore/recordIngressView(_:)``).
+    public func recordIngressView(_ view: IngressView) async throws(SettingsStoreError) {
+        try await offload { () throws(SettingsStoreError) in
+            try self.write { connection throws(SettingsStoreError) in
+                _ = try connection.query(
+                    """
+                    INSERT INTO settings (key, value, version, updated_at) VALUES (?, ?, 1, ?)
+                    ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = settings.version + 1, updated_at = excluded.updated_at
+                    """,
+                    [.text(view.key), .text(view.encoded()), .text(view.updatedAt)])
+            }
+        }
+    }
+
+    /// The views every ingress sync recorded, by ingress name.
+    public func ingressViews() async throws(SettingsStoreError) -> [IngressView] {
+        try await offload { () throws(SettingsStoreError) in
+            try self.reader.withLock { reader throws(SettingsStoreError) in
+                let rows = try reader.connection.query(
+                    "SELECT value FROM settings WHERE key >= ? AND key < ? ORDER BY key",
+                    [.text(IngressView.keyPrefix), .text(IngressView.keyPrefix + "\u{10FFFF}")])
+                return rows.compactMap { row in
+                    guard case .text(let value) = row[0] else { return nil }
+                    return IngressView.decode(value)
+                }
+            }
+        }
+    }
+
     /// An inotify-driven feed of this file's changes (``SQLiteChangeFeed``).
     public func makeChangeFeed() async throws(SettingsStoreError) -> any FleetChangeFeed {
         SQLiteChangeFeed(store: self)

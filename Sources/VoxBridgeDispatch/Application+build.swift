@@ -3,6 +3,7 @@ import FleetPicker
 import HealthProber
 import Hummingbird
 import HummingbirdCore
+import IngressSync
 import Logging
 import NIOCore
 import ServiceMetrics
@@ -60,9 +61,10 @@ func buildApplication(
     let follower = FleetListFollower(feed: feed, coordinator: coordinator, logger: logger)
     follower.refresh()
 
+    let ingress = IngressViewCache(store: store, logger: logger)
     let runtime = FleetRuntime(
         fleet: coordinator, follower: follower, metrics: metrics,
-        access: AccessControl(adminToken: configuration.adminToken, pickToken: configuration.pickToken), cluster: cluster)
+        access: AccessControl(adminToken: configuration.adminToken, pickToken: configuration.pickToken), ingress: ingress, cluster: cluster)
     let router = buildRouter(runtime: runtime, store: store, feed: feed, prober: prober, events: events)
     let connections = configuration.connectionConfiguration(fileLimit: FileLimit.current()?.soft ?? 1_024)
     var application = Application(
@@ -91,7 +93,7 @@ func buildApplication(
     application.addServices(
         StoreFollowService(feed: feed, metrics: metrics, logger: logger),
         ProberService(prober: prober), BackgroundProbeService(coordinator: coordinator),
-        FleetEventService(hub: events, runtime: runtime, configuration: configuration.events))
+        FleetEventService(hub: events, runtime: runtime, configuration: configuration.events), ingress)
     // Hummingbird stops its server before these services: the last decisions are sent to the
     // members once the requests are answered. (The lease is given up before the server drains:
     // `serve` runs ClusterService beside the application.)

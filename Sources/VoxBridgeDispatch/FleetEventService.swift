@@ -44,7 +44,7 @@ struct FleetEventService: Service {
         let counts = runtime.metrics.counts()
         let totals = FleetTotals(servers: servers, counts: counts, rates: rates.add(counts, at: now),
                                  generatedAt: FleetStatusDocument.timestamp(wallNow))
-        var members = FleetStatusDocument.members(version: version, servers: servers, admin: runtime.follower.adminStates, now: now, wallNow: wallNow)
+        var members = FleetStatusDocument.members(version: version, servers: servers, admin: runtime.follower.adminStates, ingress: runtime.ingress, now: now, wallNow: wallNow)
         members["totals"] = totals.json
         members["cluster"] = (runtime.cluster?.coordinator.status() ?? .single).summary
         return .object(members)

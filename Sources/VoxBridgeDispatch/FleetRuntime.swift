@@ -1,5 +1,6 @@
 import DispatchHTTPServer
 import FleetPicker
+import IngressSync
 import ServiceMetrics
 
 /// The fleet as `serve` runs it: the picker's coordinator on event loop timers.
@@ -17,6 +18,8 @@ struct FleetRuntime: Sendable {
     let metrics: DispatchMetrics
     /// Who may call what.
     let access: AccessControl
+    /// What the ingress syncs recorded: each server's state on the inbound path.
+    let ingress: IngressViewCache
     /// The cluster's parts; `nil` when this instance decides alone (role `single`).
     var cluster: ClusterParts? = nil
 }

@@ -24,7 +24,7 @@ struct FleetStatusController: Sendable {
         try runtime.access.requirePicker(request)
         let version = runtime.follower.refresh()
         let servers = runtime.fleet.snapshot()
-        let body = JSONValue.object(FleetStatusDocument.members(version: version, servers: servers, admin: runtime.follower.adminStates))
+        let body = JSONValue.object(FleetStatusDocument.members(version: version, servers: servers, admin: runtime.follower.adminStates, ingress: runtime.ingress))
         return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: body.encoded())))
     }

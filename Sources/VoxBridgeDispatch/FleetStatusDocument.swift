@@ -1,6 +1,7 @@
 import DispatchHTTPServer
 import FleetPicker
 import Foundation
+import IngressSync
 import SettingsStore
 
 /// The body of `GET /v1/fleet`, built in one place so the event stream sends exactly the same
@@ -11,12 +12,12 @@ enum FleetStatusDocument {
     /// Probe times are the monotonic clock's; they are shown as wall-clock times by their age.
     static func members(
         version: Int, servers: [ServerSnapshot<ContinuousClock.Instant>], admin: FleetAdminStates = FleetAdminStates(),
-        now: ContinuousClock.Instant = .now, wallNow: Date = .now
+        ingress: IngressViewCache? = nil, now: ContinuousClock.Instant = .now, wallNow: Date = .now
     ) -> [String: JSONValue] {
         [
             "version": .int(version),
             "servers": .array(servers.map { server in
-                .object([
+                var object: [String: JSONValue] = [
                     "url": .string(server.url),
                     "state": .string(server.state.rawValue),
                     "available": server.available.map(JSONValue.int) ?? .null,
@@ -35,9 +36,18 @@ enum FleetStatusDocument {
                     "admin_reason": admin.records[server.url]?.reason.map(JSONValue.string) ?? .null,
                     "admin_since": admin.records[server.url].map { .string($0.since) } ?? .null,
                     "slow_start_since": server.slowStartSince.map { .string(timestamp(wallNow - (now - $0).timeInterval)) } ?? .null,
-                ])
+                ]
+                let inbound = ingress?.inbound(server.url, now: wallNow) ?? (ingresses: [], missing: false)
+                object["ingress"] = .array(inbound.ingresses.map(json))
+                object["missing_inbound"] = .bool(inbound.missing)
+                return .object(object)
             }),
         ]
+    }
+
+    /// One ingress's view of a server.
+    private static func json(_ inbound: IngressViewCache.Inbound) -> JSONValue {
+        .object(["ingress": .string(inbound.ingress), "state": .string(inbound.state), "up": .bool(inbound.up), "stale": .bool(inbound.stale)])
     }
 
     /// An ISO 8601 time with milliseconds, as every time in the API is shown.

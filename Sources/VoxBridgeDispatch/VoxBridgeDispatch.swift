@@ -7,7 +7,7 @@ struct VoxBridgeDispatch: AsyncParsableCommand {
         commandName: "voxbridge-dispatch",
         abstract: "Picks the VoxCore fleet server with the most free capacity for each dialout.",
         version: "voxbridge-dispatch \(BuildVersion.current)",
-        subcommands: [ServeCommand.self, FleetCommand.self, StoreCommand.self],
+        subcommands: [ServeCommand.self, FleetCommand.self, StoreCommand.self, IngressCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 
@@ -23,6 +23,9 @@ struct VoxBridgeDispatch: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let code as ExitCode where code != .success {
+            // A status the command chose (ingress status: 2 out of step) after its own output.
+            Foundation.exit(code.rawValue)
         } catch let failure as CommandLineFailure {
             FileHandle.standardError.write(Data("error: \(failure.description)\n".utf8))
             Foundation.exit(failure.exitCode)

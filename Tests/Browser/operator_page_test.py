@@ -235,11 +235,82 @@ def open_page_logs_nothing(binary, work, server, checks):
         serve.stop()
 
 
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop_process(process):
+    os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def ingress_on_the_page(args, work, sim, checks, shots):
+    """With --store (PostgreSQL): serve, Debian's HAProxy and `ingress sync` recording its view in
+    the store; the page shows each server's ingress state and flags one missing inbound."""
+    store = args.store
+    folder = os.path.join(work, "ingress")
+    os.makedirs(folder, exist_ok=True)
+    socket_path, main_cfg = os.path.join(folder, "admin.sock"), os.path.join(folder, "haproxy.cfg")
+    servers_cfg = os.path.join(folder, "voxbridge-voxcore.cfg")
+    with open(main_cfg, "w") as f:
+        f.write(f"global\n    stats socket {socket_path} mode 600 level admin\ndefaults\n    mode http\n"
+                f"    timeout connect 2s\n    timeout client 60s\n    timeout server 60s\n"
+                f"frontend wss\n    bind 127.0.0.1:{free_port()}\n    default_backend voxcore\n")
+    with open(servers_cfg, "w") as f:
+        f.write("backend voxcore\n    balance leastconn\n    option httpchk GET /health/fleet\n")
+    haproxy = subprocess.Popen(["/usr/sbin/haproxy", "-W", "-db", "-f", main_cfg, "-f", servers_cfg],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    read_lines_until(haproxy, r"Loading success", 20)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VOXBRIDGE_")}
+    serve = subprocess.Popen([args.dispatch, "serve", "--host", "127.0.0.1", "--port", "0", "--store", store],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines = read_lines_until(serve, r"listening on http://127\.0\.0\.1:\d+", 60)
+    base = "http://127.0.0.1:" + re.search(r"listening on http://127\.0\.0\.1:(\d+)", lines[-1]).group(1)
+    sync = subprocess.Popen([args.dispatch, "ingress", "sync", "--haproxy-socket", socket_path, "--backend", "voxcore",
+                             "--servers-file", servers_cfg, "--haproxy-config", main_cfg, "--store", store,
+                             "--status-file", os.path.join(folder, "status.json"), "--ingress-name", "ingress-1/voxcore"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    read_lines_until(sync, r"ingress sync: backend", 20)
+    refused = "http://no-such-host.invalid:9000"
+    try:
+        status, _ = request(base + "/v1/settings/voxcore_fleet", "PUT", None, {"voxcore_fleet": [sim.servers[0], refused]})
+        checks.check("with --store, the fleet is written to PostgreSQL", status == 200)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(base + "/")
+            good = f"li.server[data-url=\"{sim.servers[0]}\"] [data-field=ingress]"
+            bad = f"li.server[data-url=\"{refused}\"] [data-field=ingress]"
+            wait_js(page, f"document.querySelector('{good}')?.textContent === 'ingress-1/voxcore UP'", 15000)
+            checks.check("the page shows the server UP on the ingress", page.text_content(good) == "ingress-1/voxcore UP",
+                         page.text_content(good) or "")
+            wait_js(page, f"document.querySelector('{bad}')?.classList.contains('why') === true", 15000)
+            checks.check("the page flags the server listed for outbound but missing inbound",
+                         page.text_content(bad).startswith("missing inbound: ingress-1/voxcore refused"), page.text_content(bad) or "")
+            _, fleet = request(base + "/v1/fleet")
+            flags = {s["url"]: s["missing_inbound"] for s in fleet["servers"]}
+            checks.check("GET /v1/fleet says the same", flags == {sim.servers[0]: False, refused: True}, json.dumps(flags))
+            page.screenshot(path=os.path.join(shots, "operator-page-ingress.png"), full_page=True)
+            browser.close()
+    finally:
+        stop_process(sync)
+        stop_process(serve)
+        stop_process(haproxy)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dispatch", required=True)
     parser.add_argument("--sim", required=True)
     parser.add_argument("--screenshots", default=None)
+    parser.add_argument("--store", default=None, help="PostgreSQL URL: also check the ingress views on the page")
     args = parser.parse_args()
     checks = Checks()
     work = tempfile.mkdtemp(prefix="voxbridge-browser-")
@@ -473,6 +544,10 @@ def main():
         checks.check("no JavaScript or console errors", not errors, "; ".join(errors[:5]) or
                      f"{len(network_errors)} network-status lines from the provoked 401/412/400 answers and the restart ignored")
         open_page_logs_nothing(args.dispatch, work, s0, checks)
+        if args.store:
+            ingress_on_the_page(args, work, sim, checks, shots)
+        else:
+            print("skip the ingress views (no --store: run through scripts/with-postgres.sh)")
     finally:
         serve.stop()
         sim.stop()

@@ -3,6 +3,7 @@ import DispatchTestSupport
 import FleetPicker
 import Foundation
 import HTTPTypes
+import IngressSync
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -72,7 +73,7 @@ struct PickFastPathHandlerTests {
             if warm { _ = await coordinator.pick() }
             let runtime = FleetRuntime(
                 fleet: coordinator, follower: follower, metrics: DispatchMetrics(),
-                access: AccessControl(adminToken: nil, pickToken: pickToken))
+                access: AccessControl(adminToken: nil, pickToken: pickToken), ingress: IngressViewCache(store: store, logger: logger))
             channel = EmbeddedChannel(handlers: [PickFastPathHandler(runtime), recorder])
         }
 

@@ -194,6 +194,13 @@
     return [bar, legend];
   }
 
+  // How each HAProxy ingress (kept by `ingress sync`) sees the server; a listed server that an
+  // ingress lacks takes no inbound calls there.
+  function inboundText(server) {
+    const each = server.ingress.map((i) => i.ingress + " " + i.state + (i.stale ? " (stale)" : "")).join(" · ");
+    return server.missing_inbound ? "missing inbound: " + each : each;
+  }
+
   function fact(name, value, field, extraClass) {
     return [el("dt", { text: name }), el("dd", { "data-field": field, class: extraClass, text: value })];
   }
@@ -220,6 +227,7 @@
         ...fact("Operator state", adminText(server), "admin_state", "admin-state"),
         ...(server.admin_state === "draining" ? fact("Calls left", number(server.active_calls), "calls_left") : []),
         ...fact("Held by report", server.held_by_report || "none", "held_by_report"),
+        ...(server.ingress && server.ingress.length ? fact("Inbound", inboundText(server), "ingress", server.missing_inbound ? "why" : null) : []),
         ...fact("Passed over", why || "no: it takes calls", "passed_over", why ? "why" : null));
       return el("li", { class: "server", "data-url": server.url, "data-state": server.state },
         el("div", { class: "server-head" },
