@@ -42,12 +42,12 @@ dpkg --compare-versions "$v1" lt "$v2" || fail "$v2 does not sort after $v1"
 deb1=$root/dist/voxbridge-dispatch_${v1}_amd64.deb
 deb2=$root/dist/voxbridge-dispatch_${v2}_amd64.deb
 [ -f "$deb1" ] || fail "$deb1 is missing: make package"
+mkdir -p "$work"
 step "second package, $v2"
-scripts/package-deb.sh --build-part "$v2_part" > "$work.package2.log" 2>&1 || { tail -20 "$work.package2.log"; fail "second package"; }
-grep '^== ' "$work.package2.log"
+scripts/package-deb.sh --build-part "$v2_part" > "$work/package2.log" 2>&1 || { tail -20 "$work/package2.log"; fail "second package"; }
+grep '^== ' "$work/package2.log"
 
 # The chroot: cached debootstrap, copied for this run.
-mkdir -p "$work"
 if [ ! -f "$base/.complete" ]; then
   step "debootstrap bookworm (minbase) from $mirror into $base"
   rm -rf "$base.partial"
