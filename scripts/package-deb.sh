@@ -140,6 +140,9 @@ help_section() {
 The service's environment (mode 0600): every serve option as VOXBRIDGE_<OPTION>, and the tokens,
 which the package generates on the first install.
 .TP
+.I /etc/voxbridge-ingress-sync.env
+The ingress sync's options (VOXBRIDGE_INGRESS_OPTIONS) for voxbridge-ingress-sync.service.
+.TP
 .I /var/lib/voxbridge-dispatch/voxbridge.sqlite
 The fleet list, its operator states and history (kept on remove, deleted on purge).
 .TP
