@@ -63,7 +63,7 @@ package: deps
 ## package-test: builds two packages (this commit's version and a later one), installs the first
 ## into a minimal Debian 12 (debootstrap from the machine's mirror, cached in .build-package-test),
 ## serves from it, picks against voxcore-sim, upgrades keeping data and configuration, removes
-## and purges (scripts/package-test.sh; about 15 minutes from a fresh clone, so not in `make test`)
+## and purges (scripts/package-test.sh; 15-20 minutes from a fresh clone, so not in `make test`)
 package-test: package
 	$(MAKE) deps APT_PACKAGES="debootstrap"
 	$(SWIFT) build --product voxcore-sim
