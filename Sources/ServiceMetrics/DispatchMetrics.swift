@@ -123,11 +123,19 @@ public final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
         if count > 0 { reservationsAdopted.increment(by: count) }
     }
 
-    private func clusterCounter(_ label: String, result: String) -> CoreMetrics.Counter {
+    /// Counts a member call (`POST /v1/cluster/reservations`) refused, by why: `unauthorized`
+    /// (no or an unknown credential), `forbidden` (a caller's token), `not_member` (its `from`
+    /// is no current member), or `not_theirs` (one release of a reservation its sender neither
+    /// made nor leads over; counted per release, the rest of the batch is applied).
+    public func recordMemberCallRefused(reason: String, count: Int = 1) {
+        if count > 0 { clusterCounter("voxbridge_cluster_member_calls_refused_total", result: reason, dimension: "reason").increment(by: count) }
+    }
+
+    private func clusterCounter(_ label: String, result: String, dimension: String = "result") -> CoreMetrics.Counter {
         clusterCounters.withLock { counters in
             let key = label + "|" + result
             if let counter = counters[key] { return counter }
-            let counter = Counter(label: label, dimensions: [("result", result)], factory: factory)
+            let counter = Counter(label: label, dimensions: [(dimension, result)], factory: factory)
             counters[key] = counter
             return counter
         }

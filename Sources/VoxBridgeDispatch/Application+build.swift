@@ -62,7 +62,7 @@ func buildApplication(
 
     let runtime = FleetRuntime(
         fleet: coordinator, follower: follower, metrics: metrics,
-        access: AccessControl(adminToken: configuration.adminToken, pickToken: configuration.pickToken), cluster: cluster)
+        access: AccessControl(adminToken: configuration.adminToken, pickToken: configuration.pickToken, clusterSecrets: configuration.clusterSecrets), cluster: cluster)
     let router = buildRouter(runtime: runtime, store: store, feed: feed, prober: prober, events: events)
     let connections = configuration.connectionConfiguration(fileLimit: FileLimit.current()?.soft ?? 1_024)
     var application = Application(

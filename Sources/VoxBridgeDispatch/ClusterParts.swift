@@ -53,7 +53,7 @@ final class ClusterParts: Sendable {
         // A forward waits as long as the leader may take on a pick that waits for probes.
         let forwarder = ClusterForwarder(
             selfURL: advertiseURL, timeout: configuration.probeTimeout + .seconds(1),
-            memberToken: configuration.pickToken ?? configuration.adminToken)
+            memberToken: configuration.clusterSecret)
         let replicator = ReservationReplicator(
             selfURL: advertiseURL, peers: { coordinator.peers() }, sender: forwarder, metrics: metrics, clock: clock)
         return ClusterParts(

@@ -113,6 +113,7 @@ struct CommandLineTests {
         (["serve", "--probe-interval-ms", "100", "--freshness-ms", "0"], [:]),
         (["serve"], ["VOXBRIDGE_PROBE_INTERVAL_MS": "0"]),
         (["serve", "--advertise-url", "http://127.0.0.1:8081"], [:]),
+        (["serve", "--store", "postgres://voxbridge@127.0.0.1:1/voxbridge", "--advertise-url", "http://127.0.0.1:8081"], [:]),
         (["serve"], ["VOXBRIDGE_ADVERTISE_URL": "http://127.0.0.1:8081"]),
         (["nonsense"], [:]),
     ])
@@ -133,18 +134,41 @@ struct CommandLineTests {
     @Test("--advertise-url: needs --store, and is an http(s) URL with a host and no path, normalised")
     func advertiseURL() throws {
         let store = ["--store", "postgres://voxbridge@127.0.0.1:5432/voxbridge"]
-        #expect(try ServeOptions.parse(store).resolve(environment: [:]).advertiseURL == nil)
-        #expect(try ServeOptions.parse(store + ["--advertise-url", "HTTP://Dispatch-1.example.com:8080/"]).resolve(environment: [:])
+        let secret = ["VOXBRIDGE_CLUSTER_SECRET": "a-cluster-secret-of-32-characters"]
+        #expect(try ServeOptions.parse(store).resolve(environment: secret).advertiseURL == nil)
+        #expect(try ServeOptions.parse(store + ["--advertise-url", "HTTP://Dispatch-1.example.com:8080/"]).resolve(environment: secret)
             .advertiseURL == "http://Dispatch-1.example.com:8080")
-        #expect(try ServeOptions.parse(store).resolve(environment: ["VOXBRIDGE_ADVERTISE_URL": "https://10.0.0.2"]).advertiseURL == "https://10.0.0.2")
+        #expect(try ServeOptions.parse(store).resolve(environment: secret.merging(["VOXBRIDGE_ADVERTISE_URL": "https://10.0.0.2"]) { a, _ in a }).advertiseURL == "https://10.0.0.2")
         for bad in ["ftp://10.0.0.2:21", "http://10.0.0.2:8080/dispatch", "http://user@10.0.0.2", "10.0.0.2:8080", "http://", "http://10.0.0.2:8080?x=1"] {
             #expect(throws: CommandLineFailure.self, "\(bad)") {
-                try ServeOptions.parse(store + ["--advertise-url", bad]).resolve(environment: [:])
+                try ServeOptions.parse(store + ["--advertise-url", bad]).resolve(environment: secret)
             }
         }
         #expect(throws: CommandLineFailure.self, "SQLite has no lease") {
-            try ServeOptions.parse(["--advertise-url", "http://10.0.0.2:8080"]).resolve(environment: [:])
+            try ServeOptions.parse(["--advertise-url", "http://10.0.0.2:8080"]).resolve(environment: secret)
         }
+    }
+
+    @Test("--advertise-url needs a cluster secret of its own: long enough, unlike the callers' tokens; a previous one only beside it")
+    func clusterSecret() throws {
+        let member = ["--store", "postgres://voxbridge@127.0.0.1:5432/voxbridge", "--advertise-url", "http://10.0.0.2:8080"]
+        let secret = "a-cluster-secret-of-32-characters"
+        let refused: [[String: String]] = [
+            [:],
+            ["VOXBRIDGE_CLUSTER_SECRET": "short"],
+            ["VOXBRIDGE_CLUSTER_SECRET": secret, "VOXBRIDGE_PICK_TOKEN": secret],
+            ["VOXBRIDGE_CLUSTER_SECRET": secret, "VOXBRIDGE_ADMIN_TOKEN": secret],
+            ["VOXBRIDGE_CLUSTER_SECRET": secret, "VOXBRIDGE_CLUSTER_SECRET_PREVIOUS": "short"],
+            ["VOXBRIDGE_CLUSTER_SECRET_PREVIOUS": secret],
+        ]
+        for environment in refused {
+            #expect(throws: CommandLineFailure.self, "\(environment)") { try ServeOptions.parse(member).resolve(environment: environment) }
+        }
+        let rotating = try ServeOptions.parse(member).resolve(
+            environment: ["VOXBRIDGE_CLUSTER_SECRET": secret, "VOXBRIDGE_CLUSTER_SECRET_PREVIOUS": "the-previous-cluster-secret"])
+        #expect(rotating.clusterSecrets == [secret, "the-previous-cluster-secret"])
+        // Alone, none is needed.
+        #expect(try ServeOptions.parse([]).resolve(environment: [:]).clusterSecrets.isEmpty)
     }
 
     @Test("the connection options come from the command line, then the environment, then the defaults")

@@ -110,6 +110,17 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
         }
     }
 
+    /// Whether `url` is another current member (seen at the last heartbeat that answered, or
+    /// holding the lease as last read), and whether it holds the lease: who may send this
+    /// instance the members' own calls, and who may release any reservation.
+    public func membership(of url: String) -> (isMember: Bool, leads: Bool) {
+        shared.withLock { shared in
+            guard url != selfURL else { return (false, false) }
+            let leads = shared.lease.lastRow.map { $0.holderURL == url && $0.holder != lease.identity } ?? false
+            return (leads || shared.members.contains { $0.url == url }, leads)
+        }
+    }
+
     /// What `GET /v1/cluster` shows.
     public func status() -> ClusterStatus {
         shared.withLock { shared in

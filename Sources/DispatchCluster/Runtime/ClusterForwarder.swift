@@ -51,8 +51,8 @@ public final class ClusterForwarder: Sendable {
     ///   - selfURL: this instance's `--advertise-url`, sent in ``forwardedHeader``.
     ///   - timeout: bound on one forward: the longest a leader may take to answer a pick that
     ///     waits for probes, and then some.
-    ///   - memberToken: the bearer token sent with the batches to the members, when the
-    ///     service has one.
+    ///   - memberToken: the bearer token sent with the batches to the members: the cluster
+    ///     secret, which callers do not have.
     public init(selfURL: String, timeout: Duration, memberToken: String? = nil) {
         var settings = HTTPClient.Configuration()
         // Up to 256 connections to the leader: one per pick in flight at the bench's rates, so a
@@ -94,7 +94,7 @@ public final class ClusterForwarder: Sendable {
         return Answer(status: HTTPResponse.Status(code: Int(response.status.code)), headers: headers, body: bytes)
     }
 
-    /// POSTs `json` to `path` on `url` (a member), with the member token as bearer when given.
+    /// POSTs `json` to `path` on `url` (a member), with the cluster secret as bearer when given.
     /// - Returns: Whether it answered 2xx.
     func post(_ path: String, json: ByteBuffer, to url: String) async throws -> Bool {
         var outbound = HTTPClientRequest(url: url + path)
