@@ -64,13 +64,15 @@ func buildApplication(
         fleet: coordinator, follower: follower, metrics: metrics,
         access: AccessControl(adminToken: configuration.adminToken, pickToken: configuration.pickToken, clusterSecrets: configuration.clusterSecrets), cluster: cluster)
     let router = buildRouter(runtime: runtime, store: store, feed: feed, prober: prober, events: events)
-    let connections = configuration.connectionConfiguration(fileLimit: FileLimit.current()?.soft ?? 1_024)
+    let fileLimit = FileLimit.current()?.soft ?? 1_024
+    let connections = configuration.connectionConfiguration(fileLimit: fileLimit)
+    let gate = ConnectionGate(budget: configuration.connectionBudget, fileLimit: fileLimit, metrics: metrics)
     var application = Application(
         responder: JSONErrorResponder(inner: AllowedMethodsResponder(router: router)),
         // Per connection: the limit, the timeouts, and the fast path that answers ready picks
         // before the router. No Hummingbird idle timeout: it would not see the fast path's picks.
         server: .gatedHTTP1(
-            configuration: connections, gate: ConnectionGate(limit: connections.maxConnections, metrics: metrics), metrics: metrics,
+            configuration: connections, gate: gate, metrics: metrics,
             serviceHandlers: { [PickFastPathHandler(runtime)] }),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), backlog: connections.listenBacklog),
         onServerRunning: { channel in
@@ -89,6 +91,7 @@ func buildApplication(
     // also ends by itself when the server's graceful shutdown starts), background probes, curl,
     // then the store's listener.
     application.addServices(
+        FileLimitWatcher(gate: gate, clock: ContinuousClock(), logger: logger),
         StoreFollowService(feed: feed, metrics: metrics, logger: logger),
         ProberService(prober: prober), BackgroundProbeService(coordinator: coordinator),
         FleetEventService(hub: events, runtime: runtime, configuration: configuration.events))

@@ -66,7 +66,7 @@ struct DispatchConfiguration: Sendable, Equatable {
     /// before it is closed.
     var idleTimeout: Duration = .seconds(60)
     /// The most connections served at once; past it new connections are closed at once. `nil`:
-    /// derived from the process's file limit (``HTTPConnectionConfiguration/defaultMaxConnections(fileLimit:)``) at start.
+    /// as many as the process's file limit allows (``ConnectionBudget``), followed while it runs.
     var maxConnections: Int? = nil
 
     /// The picker's rules from these options.
@@ -88,8 +88,13 @@ struct DispatchConfiguration: Sendable, Equatable {
         var connections = HTTPConnectionConfiguration()
         connections.requestTimeout = .nanoseconds(requestTimeout.nanoseconds)
         connections.idleTimeout = .nanoseconds(idleTimeout.nanoseconds)
-        connections.maxConnections = maxConnections ?? HTTPConnectionConfiguration.defaultMaxConnections(fileLimit: fileLimit)
+        connections.maxConnections = connectionBudget.cap(fileLimit: fileLimit)
         return connections
+    }
+
+    /// The connection limit's rule: `--max-connections`, never more than the file limit allows.
+    var connectionBudget: ConnectionBudget {
+        ConnectionBudget(configured: maxConnections)
     }
 
     /// The SQLite file used when neither `--db` nor `--store` is given.

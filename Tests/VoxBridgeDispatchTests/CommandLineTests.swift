@@ -123,6 +123,19 @@ struct CommandLineTests {
         #expect(result.standardError.split(separator: "\n").count == 1, "\(result.standardError)")
     }
 
+    @Test("--max-connections above what the file limit allows is refused at start with one line")
+    func maxConnectionsAboveFileLimit() throws {
+        let prlimit = ["prlimit", "--nofile=4096:4096"]
+        // 4,096 descriptors allow 3,072 connections (a reserve of 1,024).
+        for (arguments, environment) in [(["--max-connections", "3073"], [String: String]()), ([], ["VOXBRIDGE_MAX_CONNECTIONS": "20000"])] {
+            let result = try DispatchProcess.runBlocking(["serve", "--port", "0"] + arguments + ["--db", db], environment: environment, prefix: prlimit)
+            #expect(result.status == 1, "\(arguments) \(environment)")
+            let lines = result.standardError.split(separator: "\n")
+            #expect(lines.count == 1 && lines.first?.contains("is more than the file limit of 4096 descriptors allows (3072") == true, "\(result.standardError)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: db), "refused before the database was opened")
+    }
+
     @Test("--probe-interval-ms: under --freshness-ms, from the command line or the environment")
     func probeInterval() throws {
         #expect(try ServeOptions.parse([]).resolve(environment: [:]).pickerConfiguration.refreshInterval == .milliseconds(150))
