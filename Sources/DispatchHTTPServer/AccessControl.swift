@@ -26,6 +26,14 @@ public struct AccessControl: Sendable {
         self.clusterSecrets = clusterSecrets
     }
 
+    /// Whether the request carries the cluster secret (or the previous one).
+    public func isMember(_ headers: HTTPFields) -> Bool {
+        guard let presented = Self.bearerToken(headers) else { return false }
+        var matches = false
+        for secret in clusterSecrets where Self.constantTimeEqual(presented, secret) { matches = true }
+        return matches
+    }
+
     /// Throws unless the request comes from a cluster member: 401 without a credential or
     /// with an unknown one, 403 `forbidden` with a caller's token (pick or admin), which is
     /// valid but not here.

@@ -352,6 +352,74 @@ struct ClusterLeaseTests {
         await database.drop()
     }
 
+    @Test("the leader's link to PostgreSQL black-holed for 6 s: every pick sent to it is answered 200 with a server, one leader within 2 s of the heal")
+    func leaderCutOffFromDatabase() async throws {
+        let database = try await PostgresTestServer.makeDatabase()
+        let port = try #require(URLComponents(string: database.url)?.port)
+        let fake = try await FakeFleetServer(available: 100_000, workers: 100_000)
+        // Each instance reaches PostgreSQL through a proxy of its own, so the leader's alone can stall.
+        var proxies: [StallingProxy] = []
+        var instances: [ServeProcess] = []
+        defer {
+            instances.forEach { $0.stop() }
+            proxies.forEach { $0.stop() }
+        }
+        for index in 0..<3 {
+            let proxy = try StallingProxy(port: port)
+            proxies.append(proxy)
+            let servePort = try LoopbackSocket.freePort()
+            let arguments = ["--store", proxy.url(for: database.url), "--advertise-url", "http://127.0.0.1:\(servePort)"]
+            let log = folder.file("cutoff-\(index).log")
+            instances.append(try await offThread {
+                try ServeProcess(arguments, port: servePort, environment: ["VOXBRIDGE_CLUSTER_SECRET": Self.clusterSecret], logFile: log)
+            })
+        }
+        let bases = instances.map(\.base)
+        let settled = try #require(await Self.settled(bases, within: .seconds(10)))
+        try await Self.setFleet([fake.url], on: bases)
+        let cutOff = bases[settled.leader]
+
+        proxies[settled.leader].stall()
+        let stalled = ContinuousClock.now
+        var answered = 0, slowest = Duration.zero, firstForward: Duration?
+        var failures: [String] = []
+        var terms: [Int] = []
+        while ContinuousClock.now - stalled < .seconds(6) {
+            let started = ContinuousClock.now
+            let pick = try? await send("POST", cutOff + "/v1/pick", timeout: 5)
+            slowest = max(slowest, ContinuousClock.now - started)
+            if let pick, pick.status == 200, pick.json["server"] as? String == fake.url {
+                answered += 1
+                let term = Int(pick.header("VoxBridge-Lease-Term") ?? "") ?? 0
+                if term > settled.term, firstForward == nil { firstForward = ContinuousClock.now - stalled }
+                terms.append(term)
+            } else {
+                failures.append(pick.map { "\($0.status) \(String(decoding: $0.body, as: UTF8.self))" } ?? "no answer")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let view = try await send("GET", cutOff + "/v1/cluster").json
+        proxies[settled.leader].resume()
+        let healed = ContinuousClock.now
+        let after = await Self.settled(bases, within: .seconds(2))
+        let settledAfter = ContinuousClock.now - healed
+        let summary = [
+            "cutoff: \(answered) of \(answered + failures.count) picks sent to the cut-off instance answered 200 with a server",
+            "slowest \(slowest)", "first under a newer term \(firstForward.map { "\($0)" } ?? "never") after the stall",
+            "terms \(Set(terms).sorted())", "its view: \(view["role"] ?? "?") of \(view["leader"] ?? "?")",
+            "one leader again \(after == nil ? "not within 2 s" : "\(settledAfter)") after the heal",
+        ]
+        print(summary.joined(separator: "; "))
+        #expect(failures.isEmpty, "\(failures.prefix(5))")
+        #expect(answered >= 50)
+        #expect(terms == terms.sorted(), "a pick came back under an older term after a newer one: \(terms)")
+        #expect(firstForward != nil && firstForward! < .seconds(2), "picks were not forwarded to a new leader")
+        #expect(terms.allSatisfy { $0 > 0 }, "every pick was decided under a lease, none alone: the new leader was reachable")
+        #expect(after != nil, "one leader within 2 s of the heal")
+        await fake.stop()
+        await database.drop()
+    }
+
     @Test("kill -9 of the leader: picks through the others are answered within 1 s, under a higher lease term")
     func leaderKilled() async throws {
         try await withSettledCluster(name: "kill") { cluster in

@@ -1,3 +1,4 @@
+import Foundation
 import AsyncHTTPClient
 import HTTPTypes
 import NIOCore
@@ -108,6 +109,27 @@ public final class ClusterForwarder: Sendable {
         let response = try await http.execute(outbound, timeout: .milliseconds(500))
         _ = try await response.body.collect(upTo: 1 << 16)
         return (200..<300).contains(response.status.code)
+    }
+
+    /// A member's `GET /v1/cluster`, read back into a ``ClusterStatus`` (its members left out).
+    /// A member that does not answer within 200 ms is taken as out of reach: the question is
+    /// asked again every poll interval.
+    func clusterStatus(of member: String) async throws -> ClusterStatus? {
+        var outbound = HTTPClientRequest(url: member + "/v1/cluster")
+        if let token = memberToken { outbound.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let response = try await http.execute(outbound, timeout: .milliseconds(200))
+        let body = try await response.body.collect(upTo: 1 << 16)
+        guard response.status == .ok,
+            let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
+            let role = object["role"] as? String
+        else { return nil }
+        let lease = object["lease"] as? [String: Any] ?? [:]
+        func duration(_ key: String) -> Duration? { (lease[key] as? Double).map { .microseconds(Int64($0 * 1_000)) } }
+        return ClusterStatus(
+            role: role, selfURL: object["self"] as? String, leaderURL: object["leader"] as? String,
+            fencing: (lease["fencing"] as? NSNumber)?.int64Value, leaseHolder: lease["holder"] as? String,
+            expiresIn: duration("expires_in_ms"), termEndsIn: duration("term_ends_in_ms"),
+            databaseReachable: object["database_reachable"] as? Bool ?? false, members: [])
     }
 
     /// Closes the pool.
