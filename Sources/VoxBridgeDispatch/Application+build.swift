@@ -120,8 +120,12 @@ func buildRouter(
     router.get("/health") { _, _ in
         var reasons: [String] = []
         if case .unavailable(let reason) = feed.availability { reasons.append("settings store unreachable: \(reason)") }
-        if runtime.cluster?.coordinator.role() == .degraded {
-            reasons.append("cluster database unreachable: this instance decides alone")
+        if let coordinator = runtime.cluster?.coordinator {
+            if coordinator.role() == .degraded {
+                reasons.append("cluster database unreachable: this instance decides alone")
+            } else if !coordinator.status().databaseReachable {
+                reasons.append("cluster database unreachable: picks and releases go to the leader the other members report")
+            }
         }
         let body: JSONValue = reasons.isEmpty
             ? .object(["status": .string("ok")])

@@ -399,6 +399,7 @@ struct ClusterLeaseTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         let view = try await send("GET", cutOff + "/v1/cluster").json
+        let health = try await send("GET", cutOff + "/health").json
         proxies[settled.leader].resume()
         let healed = ContinuousClock.now
         let after = await Self.settled(bases, within: .seconds(2))
@@ -416,6 +417,9 @@ struct ClusterLeaseTests {
         #expect(firstForward != nil && firstForward! < .seconds(2), "picks were not forwarded to a new leader")
         #expect(terms.allSatisfy { $0 > 0 }, "every pick was decided under a lease, none alone: the new leader was reachable")
         #expect(after != nil, "one leader within 2 s of the heal")
+        #expect(view["role"] as? String == "follower" && view["database_reachable"] as? Bool == false, "\(view)")
+        #expect(health["status"] as? String == "degraded"
+                && (health["reason"] as? String)?.contains("go to the leader the other members report") == true, "\(health)")
         await fake.stop()
         await database.drop()
     }
