@@ -36,8 +36,8 @@ public struct LeaseState<Instant: InstantProtocol>: Sendable where Instant.Durat
     /// trusted until `until` (never past what that member trusted it for).
     private(set) var relayed: (leaderURL: String, fencing: Int64, until: Instant)?
     /// Until when the other members still saw this instance's own lease (by their account, plus
-    /// two poll intervals for one of them to take it once it lapses): a takeover is coming, so
-    /// this instance waits for it rather than deciding alone.
+    /// a ttl: one of them takes it at its next poll, and the next answers may be slow): a
+    /// takeover is coming, so this instance waits for it rather than deciding alone.
     private var takeoverExpected: Instant?
     /// The first instant this state was told.
     private var origin: Instant?
@@ -103,14 +103,14 @@ public struct LeaseState<Instant: InstantProtocol>: Sendable where Instant.Durat
     /// instance itself (its term is over) or of a term older than one already known is ignored.
     ///
     /// A report of this instance's own lease (the others still see it; its term here is over
-    /// already) says a takeover is coming: until that lease lapses by their account, plus two
-    /// poll intervals, this instance waits instead of deciding alone.
+    /// already) says a takeover is coming: until that lease lapses by their account, plus a
+    /// ttl, this instance waits instead of deciding alone.
     public mutating func peerReported(_ view: PeerView, now: Instant) {
         guard view.fencing >= max(observed?.row.fencing ?? 0, relayed?.fencing ?? 0) else { return }
         let validFor = min(view.validFor, configuration.ttl)
         guard view.leaderURL != url else {
             // Also when it lapsed by their account: nobody has taken it yet, someone will.
-            takeoverExpected = now.advanced(by: max(validFor, .zero) + configuration.pollInterval * 2)
+            takeoverExpected = now.advanced(by: max(validFor, .zero) + configuration.ttl)
             return
         }
         guard validFor > .zero else { return }
