@@ -189,6 +189,8 @@ let package = Package(
                 "LoadKit",
                 "HealthProber",
                 "DispatchClient",
+                // The nemesis's stalling proxy in front of PostgreSQL.
+                "DispatchTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
