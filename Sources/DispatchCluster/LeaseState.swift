@@ -39,6 +39,13 @@ public struct LeaseState<Instant: InstantProtocol>: Sendable where Instant.Durat
     /// a ttl: one of them takes it at its next poll, and the next answers may be slow): a
     /// takeover is coming, so this instance waits for it rather than deciding alone.
     private var takeoverExpected: Instant?
+    /// When the start of the last failed round trip was, and when it failed.
+    private var lastFailureEnd: Instant?
+    /// The last tick of the coordinator's watch loop (every poll interval), and the first tick
+    /// after a gap of more than three: the process was stopped (or starved) meanwhile, and what
+    /// was under way before it proves nothing about the database.
+    private var lastTick: Instant?
+    private var resumedAt: Instant?
     /// The first instant this state was told.
     private var origin: Instant?
     /// The start of the round trip under way.
@@ -75,13 +82,39 @@ public struct LeaseState<Instant: InstantProtocol>: Sendable where Instant.Durat
         if isCutOff(now: now) {
             if let relayed, now < relayed.until { return .follower(leaderURL: relayed.leaderURL, fencing: relayed.fencing) }
             if let takeoverExpected, now < takeoverExpected { return .electing }
-            guard let failed = lastFailureStart, now < failed.advanced(by: configuration.ttl) else { return .electing }
-            return .degraded
+            return outageEvidence(now: now) ? .degraded : .electing
         }
         if let observed, observed.row.holder != identity, now < observed.until {
             return .follower(leaderURL: observed.row.holderURL, fencing: observed.row.fencing)
         }
         return .electing
+    }
+
+    /// Whether this instance has seen for itself that the database is out of reach, not merely
+    /// silent (a process resumed after SIGSTOP finds it silent too):
+    /// - a round trip that started within the last `ttl` failed; or, while the watch loop ticks
+    ///   (``tick(now:)``) and for round trips started since it last resumed:
+    /// - one failed within the last `ttl`, or
+    /// - one has been under way past its bound (a link where nothing passes may not fail for a
+    ///   while: a reconnect waits for its connect timeout).
+    func outageEvidence(now: Instant) -> Bool {
+        if let failed = lastFailureStart, now < failed.advanced(by: configuration.ttl) { return true }
+        guard let lastTick, now < lastTick.advanced(by: configuration.pollInterval * 3),
+            let since = resumedAt ?? origin
+        else { return false }
+        if let failed = lastFailureStart, failed >= since, let ended = lastFailureEnd, now < ended.advanced(by: configuration.ttl) {
+            return true
+        }
+        if let attemptStart, attemptStart >= since, attemptStart.advanced(by: configuration.attemptTimeout) <= lastTick { return true }
+        return false
+    }
+
+    /// The watch loop ran at `now` (every poll interval): a gap of more than three intervals
+    /// since the last tick means the process was stopped or starved meanwhile.
+    public mutating func tick(now: Instant) {
+        if origin == nil { origin = now }
+        if let lastTick, lastTick.advanced(by: configuration.pollInterval * 3) < now { resumedAt = now }
+        lastTick = now
     }
 
     /// Whether the database has not answered for `ttl − safetyMargin`: any term this instance
@@ -183,6 +216,7 @@ public struct LeaseState<Instant: InstantProtocol>: Sendable where Instant.Durat
         attemptStart = nil
         let before = role(now: now)
         lastFailureStart = start
+        lastFailureEnd = now
         nextAttempt = start.advanced(by: configuration.pollInterval)
         return LeaseChange(from: before, to: role(now: now))
     }

@@ -128,14 +128,61 @@ struct ClusterRuntimeTests {
         #expect(run.forwardedAnswer == "answered by \(run.newLeader ?? "?")")
     }
 
+    @Test("the database black-holed for every instance: a round trip under way past its bound is evidence of the outage, and each decides alone")
+    func blackHoledDatabaseDegrades() async {
+        let world = ClusterWorld()
+        let (a, aStore) = world.instance("a")
+        let (b, bStore) = world.instance("b")
+        await a.leaseRound()
+        await b.leaseRound()
+        for store in [aStore, bStore] { store.hanging.store(true, ordering: .relaxed) }
+        let rounds = [Task { await a.leaseRound() }, Task { await b.leaseRound() }]
+        defer { rounds.forEach { $0.cancel() } }
+        await world.settle { aStore.waiting.load(ordering: .relaxed) == 1 && bStore.waiting.load(ordering: .relaxed) == 1 }
+        var elapsed = 0
+        var firstAlone: Int?
+        await world.drive(step: .milliseconds(10), limit: 200, until: { firstAlone != nil }) {
+            await a.askPeers()
+            await b.askPeers()
+            if a.route() == .decide(fencing: nil), b.route() == .decide(fencing: nil) { firstAlone = elapsed }
+            elapsed += 10
+        }
+        // The term ends 540 ms after the last answered round trip began; nothing else answers.
+        let alone = firstAlone ?? -1
+        #expect(alone >= 540 && alone <= 600, "both decide alone from \(alone) ms")
+    }
+
+    @Test("a process stopped with a round trip under way does not take its own silence for an outage when it resumes")
+    func stoppedProcessDoesNotDegrade() async {
+        let world = ClusterWorld()
+        let (a, aStore) = world.instance("a")
+        await a.leaseRound()
+        await a.askPeers()
+        aStore.hanging.store(true, ordering: .relaxed)
+        let round = Task { await a.leaseRound() }
+        defer { round.cancel() }
+        await world.settle { aStore.waiting.load(ordering: .relaxed) == 1 }
+        // Stopped for 5 s: no tick, the round trip still under way.
+        world.clock.advance(by: .seconds(5))
+        #expect(a.route() == .wait, "at once after resuming")
+        await a.askPeers()
+        #expect(a.route() == .wait, "after its first tick: the round trip began before it was stopped")
+        // Running again, a round trip that began before the stop still proves nothing.
+        for _ in 0..<50 {
+            world.clock.advance(by: .milliseconds(10))
+            await a.askPeers()
+        }
+        #expect(a.route() == .wait)
+    }
+
     @Test("cut off from the database and from the others: a stops leading at its term's end and never forwards")
     func partitionedLeaderAlone() async throws {
         let run = await Self.partitionLeaderFromDatabase(peersReachable: false)
         #expect(!run.twoDeciders)
         #expect((run.aLastLed ?? 0) <= 540)
         #expect(run.aForwarded == nil)
-        // Its round trip hangs rather than fails: no evidence of an outage yet, so it waits.
-        #expect(run.route == .wait)
+        // Its round trip has hung past its bound while it ran: reaching nobody, it decides alone.
+        #expect(run.route == .decide(fencing: nil))
     }
 
     /// What became of a pick sent through follower f's path while leader a does as `leader`

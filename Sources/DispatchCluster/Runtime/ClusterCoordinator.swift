@@ -164,8 +164,9 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
         }
     }
 
-    /// Every poll interval while this instance cannot reach the database (``askPeers()``),
-    /// until the task is cancelled.
+    /// Every poll interval: ticks the lease's watch (a gap tells a stopped process from a
+    /// database that does not answer) and, while this instance cannot reach the database, asks
+    /// the others who leads (``askPeers()``); until the task is cancelled.
     func runPeerWatch() async {
         while !Task.isCancelled {
             await askPeers()
@@ -173,19 +174,24 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
         }
     }
 
-    /// When the database is out of reach (silent for `ttl − safetyMargin`, or a round trip
-    /// under way past its bound), asks every other member last seen who leads, at once, and
+    /// Ticks the lease's watch (``LeaseState/tick(now:)``); then, when the database is out of
+    /// reach (silent for `ttl − safetyMargin`, a round trip failed, or one under way past its
+    /// bound), asks every other member last seen who leads, at once, and
     /// follows the highest term one of them reports first hand: a leader cut off from the
     /// database but not from the others then forwards to the new leader instead of waiting for
     /// a lease it cannot read, or deciding alone beside it.
     public func askPeers() async {
-        guard let peerAsking else { return }
         let members: [String]? = shared.withLock { shared in
+            shared.lease.tick(now: clock.now)
+            guard peerAsking != nil else { return nil }
             guard shared.lease.needsPeers(now: clock.now), !shared.lease.steppedDown else { return nil }
             var seen: Set<String> = [selfURL]
             return shared.members.map(\.url).filter { seen.insert($0).inserted }
         }
-        guard let members, !members.isEmpty else { return }
+        guard let peerAsking, let members, !members.isEmpty else {
+            reportRole()
+            return
+        }
         let views = await withTaskGroup(of: PeerView?.self) { group in
             for member in members { group.addTask { await peerAsking.view(of: member) } }
             var views: [PeerView] = []
