@@ -161,6 +161,17 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
             group.addTask { await self.runLease() }
             group.addTask { await self.runHeartbeats() }
             group.addTask { await self.runPeerWatch() }
+            group.addTask { await self.runTicks() }
+        }
+    }
+
+    /// Ticks the lease's watch every poll interval, in a loop of its own: asking the peers may
+    /// take up to their 200 ms bound (a member just killed), and a tick that waited for them
+    /// would read as the process having been stopped.
+    func runTicks() async {
+        while !Task.isCancelled {
+            shared.withLock { $0.lease.tick(now: clock.now) }
+            try? await clock.sleep(until: clock.now.advanced(by: configuration.pollInterval), tolerance: nil)
         }
     }
 
