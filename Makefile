@@ -7,7 +7,7 @@ HOST        ?= 127.0.0.1
 PORT        ?= 8080
 APT_PACKAGES = libcurl4-openssl-dev libsqlite3-dev pkg-config
 
-.PHONY: package package-test page-check deps haproxy-deps build run test test-python flood-test clean bench bench-cluster cluster-demo bench-tools demo fuzz fuzz-api fuzz-api-quick soak browser-deps browser-test screenshots
+.PHONY: package package-test page-check deps haproxy-deps build run test test-python flood-test clean bench bench-cluster cluster-demo nemesis bench-tools demo fuzz fuzz-api fuzz-api-quick soak browser-deps browser-test screenshots
 
 ## deps: install the system packages the build needs, when any is missing
 deps:
@@ -141,6 +141,16 @@ bench-cluster: bench-tools
 ## then SIGSTOP of the next one for 5 s, with the figures printed as it goes (about 40 s)
 cluster-demo: bench-tools
 	scripts/with-postgres.sh sh -c '$(BENCH_SCRATCH)/release/voxbridge-bench --cluster failover --store "$$VOXBRIDGE_TEST_POSTGRES"'
+
+## nemesis: three instances (each reaching PostgreSQL through a proxy that can stall), 100 dialouts/s
+## through the client library on 16 sim servers × 64 workers, a list write every second, and a
+## seeded schedule of faults (a partition instance↔database, the database away for all, kill -9,
+## a pause longer than the lease, a follower killed while the database is away), each healed after
+## 1–6 s; then the checker's table. NEMESIS_SECONDS (default 300); SEED reproduces a schedule.
+NEMESIS_SECONDS ?= 300
+SEED ?= $(shell date +%s)
+nemesis: bench-tools
+	scripts/with-postgres.sh sh -c 'SEED=$(SEED) $(BENCH_SCRATCH)/release/voxbridge-bench --cluster nemesis --duration $(NEMESIS_SECONDS) --store "$$VOXBRIDGE_TEST_POSTGRES"'
 
 ## bench-tools: the release dispatcher, voxcore-sim and voxbridge-bench in $(BENCH_SCRATCH), for bench, demo and soak
 bench-tools: deps

@@ -20,13 +20,14 @@ final class ChildProcess: Sendable {
     /// - Returns: the child and the first line holding the marker.
     static func start(
         name: String, executable: String, arguments: [String], readyMarker: String,
-        timeout: Duration = .seconds(30)
+        timeout: Duration = .seconds(30), environment extra: [String: String] = [:]
     ) async throws -> (ChildProcess, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         // The dispatcher reads VOXBRIDGE_* settings: keep the caller's out of the benchmark.
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VOXBRIDGE_") }
+            .merging(extra) { _, given in given }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -25,6 +25,8 @@ struct ClusterBench: Sendable {
     var duration: Double?
     /// Overrides the arrival rate of `cluster-latency`, dialouts/s.
     var rate: Double?
+    /// The nemesis schedule's seed (`SEED`); a run with the same seed faults the same way.
+    var seed: UInt64?
 
     /// Runs one scenario; returns its report (Markdown).
     func run(_ name: String) async throws -> String {
@@ -32,6 +34,7 @@ struct ClusterBench: Sendable {
         case "cluster-burst": try await burst()
         case "cluster-latency": try await latency()
         case "failover": try await failover()
+        case "nemesis": try await nemesis(seed: seed ?? UInt64(Date().timeIntervalSince1970), seconds: duration ?? 300)
         default: throw ValidationError("unknown cluster scenario \(name); one of \(Self.scenarios.joined(separator: ", "))")
         }
     }

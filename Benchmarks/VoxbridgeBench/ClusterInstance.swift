@@ -16,6 +16,9 @@ final class ClusterInstance: Sendable {
         self.arguments = arguments
     }
 
+    /// What the bench's members send each other (a cluster member needs one).
+    static let environment = ["VOXBRIDGE_CLUSTER_SECRET": "cluster-secret-of-the-bench"]
+
     /// Starts one instance; `store` set: it joins the cluster on that database.
     static func start(executable: String, store: String?, database: String) async throws -> ClusterInstance {
         let port = try FreePort.take()
@@ -27,14 +30,16 @@ final class ClusterInstance: Sendable {
             arguments += ["--db", database]
         }
         let (child, _) = try await ChildProcess.start(
-            name: "voxbridge-dispatch", executable: executable, arguments: arguments, readyMarker: "listening on http://")
+            name: "voxbridge-dispatch", executable: executable, arguments: arguments, readyMarker: "listening on http://",
+            environment: Self.environment)
         return ClusterInstance(child: child, url: url, executable: executable, arguments: arguments)
     }
 
     /// The same instance started again (after a kill), on the same port and URL.
     func restarted() async throws -> ClusterInstance {
         let (child, _) = try await ChildProcess.start(
-            name: "voxbridge-dispatch", executable: executable, arguments: arguments, readyMarker: "listening on http://")
+            name: "voxbridge-dispatch", executable: executable, arguments: arguments, readyMarker: "listening on http://",
+            environment: Self.environment)
         return ClusterInstance(child: child, url: url, executable: executable, arguments: arguments)
     }
 }

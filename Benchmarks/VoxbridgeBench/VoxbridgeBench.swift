@@ -143,12 +143,13 @@ struct VoxbridgeBench: AsyncParsableCommand {
     private func runCluster(_ name: String, binaries: Binaries, http: LoopbackHTTP, progress: ProgressPrinter) async throws {
         guard let store else { throw ValidationError("--cluster needs --store postgres://USER@HOST:PORT/DB (make bench-cluster starts one)") }
         let names = name == "all" ? ClusterBench.scenarios : [name]
-        guard names.allSatisfy(ClusterBench.scenarios.contains) else {
+        guard names.allSatisfy({ ClusterBench.scenarios.contains($0) || $0 == "nemesis" }) else {
             throw ValidationError("unknown cluster scenario \(name); one of \(ClusterBench.scenarios.joined(separator: ", ")), all")
         }
         var bench = ClusterBench(binaries: binaries, http: http, store: store, progress: progress)
         bench.duration = duration
         bench.rate = rate
+        bench.seed = ProcessInfo.processInfo.environment["SEED"].flatMap { UInt64($0) }
         var reports: [String] = []
         for scenario in names {
             progress.note("== \(scenario)")

@@ -32,6 +32,20 @@ public struct LeaseState<Instant: InstantProtocol>: Sendable where Instant.Durat
     /// The start of the last round trip that failed: evidence that the database is out of
     /// reach only while it is recent (see ``role(now:)``).
     private var lastFailureStart: Instant?
+    /// The leader another member reported while this instance could not reach the database,
+    /// trusted until `until` (never past what that member trusted it for).
+    private(set) var relayed: (leaderURL: String, fencing: Int64, until: Instant)?
+    /// Until when the other members still saw this instance's own lease (by their account, plus
+    /// a ttl: one of them takes it at its next poll, and the next answers may be slow): a
+    /// takeover is coming, so this instance waits for it rather than deciding alone.
+    private var takeoverExpected: Instant?
+    /// When the start of the last failed round trip was, and when it failed.
+    private var lastFailureEnd: Instant?
+    /// The last tick of the coordinator's watch loop (every poll interval), and the first tick
+    /// after a gap of more than three: the process was stopped (or starved) meanwhile, and what
+    /// was under way before it proves nothing about the database.
+    private var lastTick: Instant?
+    private var resumedAt: Instant?
     /// The first instant this state was told.
     private var origin: Instant?
     /// The start of the round trip under way.
@@ -59,17 +73,81 @@ public struct LeaseState<Instant: InstantProtocol>: Sendable where Instant.Durat
     ///   the database's, and until a fresh round trip fails it only waits.
     /// - `follower`: another instance holds a lease that has not run out.
     /// - `electing`: otherwise (the lease lapsed, or is this instance's own after its term).
+    /// - `follower` of a relayed leader: the database has been silent that long, but another
+    ///   member that reaches it reported a leader (``peerReported(_:now:)``), whose term has not
+    ///   run out by that member's account. Forwarding is safe whoever leads (the leader decides
+    ///   under its own term), so this comes before deciding alone.
     public func role(now: Instant) -> ClusterRole {
         if !steppedDown, let held, now < held.until { return .leader(fencing: held.fencing) }
-        let trusted = configuration.ttl - configuration.safetyMargin
-        if let since = lastAnswer ?? origin, since.advanced(by: trusted) <= now {
-            guard let failed = lastFailureStart, now < failed.advanced(by: configuration.ttl) else { return .electing }
-            return .degraded
+        if isCutOff(now: now) {
+            if let relayed, now < relayed.until { return .follower(leaderURL: relayed.leaderURL, fencing: relayed.fencing) }
+            if let takeoverExpected, now < takeoverExpected { return .electing }
+            return outageEvidence(now: now) ? .degraded : .electing
         }
         if let observed, observed.row.holder != identity, now < observed.until {
             return .follower(leaderURL: observed.row.holderURL, fencing: observed.row.fencing)
         }
         return .electing
+    }
+
+    /// Whether this instance has seen for itself that the database is out of reach, not merely
+    /// silent (a process resumed after SIGSTOP finds it silent too):
+    /// - a round trip that started within the last `ttl` failed; or, while the watch loop ticks
+    ///   (``tick(now:)``) and for round trips started since it last resumed:
+    /// - one failed within the last `ttl`, or
+    /// - one has been under way past its bound (a link where nothing passes may not fail for a
+    ///   while: a reconnect waits for its connect timeout).
+    func outageEvidence(now: Instant) -> Bool {
+        if let failed = lastFailureStart, now < failed.advanced(by: configuration.ttl) { return true }
+        guard let lastTick, now < lastTick.advanced(by: configuration.pollInterval * 3),
+            let since = resumedAt ?? origin
+        else { return false }
+        if let failed = lastFailureStart, failed >= since, let ended = lastFailureEnd, now < ended.advanced(by: configuration.ttl) {
+            return true
+        }
+        if let attemptStart, attemptStart >= since, attemptStart.advanced(by: configuration.attemptTimeout) <= lastTick { return true }
+        return false
+    }
+
+    /// The watch loop ran at `now` (every poll interval): a gap of more than three intervals
+    /// since the last tick means the process was stopped or starved meanwhile.
+    public mutating func tick(now: Instant) {
+        if origin == nil { origin = now }
+        if let lastTick, lastTick.advanced(by: configuration.pollInterval * 3) < now { resumedAt = now }
+        lastTick = now
+    }
+
+    /// Whether the database has not answered for `ttl − safetyMargin`: any term this instance
+    /// held is over, and what it knows of the lease is too old to follow.
+    public func isCutOff(now: Instant) -> Bool {
+        guard let since = lastAnswer ?? origin else { return false }
+        return since.advanced(by: configuration.ttl - configuration.safetyMargin) <= now
+    }
+
+    /// Whether to ask the other members who leads: cut off, or a round trip under way for
+    /// longer than its bound (on a link where nothing passes it may not fail for a while).
+    public func needsPeers(now: Instant) -> Bool {
+        let failedSinceAnswer = lastFailureStart.map { failed in lastAnswer.map { failed > $0 } ?? true } ?? false
+        return isCutOff(now: now) || failedSinceAnswer || attemptStart.map { $0.advanced(by: configuration.attemptTimeout) <= now } == true
+    }
+
+    /// Takes on the leader another member reports first hand, while this instance cannot reach
+    /// the database: trusted for what that member trusts it, at most a ttl. A report of this
+    /// instance itself (its term is over) or of a term older than one already known is ignored.
+    ///
+    /// A report of this instance's own lease (the others still see it; its term here is over
+    /// already) says a takeover is coming: until that lease lapses by their account, plus a
+    /// ttl, this instance waits instead of deciding alone.
+    public mutating func peerReported(_ view: PeerView, now: Instant) {
+        guard view.fencing >= max(observed?.row.fencing ?? 0, relayed?.fencing ?? 0) else { return }
+        let validFor = min(view.validFor, configuration.ttl)
+        guard view.leaderURL != url else {
+            // Also when it lapsed by their account: nobody has taken it yet, someone will.
+            takeoverExpected = now.advanced(by: max(validFor, .zero) + configuration.ttl)
+            return
+        }
+        guard validFor > .zero else { return }
+        relayed = (view.leaderURL, view.fencing, now.advanced(by: validFor))
     }
 
     /// The last lease row read, if any.
@@ -115,6 +193,9 @@ public struct LeaseState<Instant: InstantProtocol>: Sendable where Instant.Durat
         attemptStart = nil
         let before = role(now: now)
         lastAnswer = now
+        // The database speaks for itself again.
+        relayed = nil
+        takeoverExpected = nil
         if row.holder == identity, !steppedDown {
             let term = min(configuration.ttl, row.remaining) - configuration.safetyMargin
             held = term > .zero ? (row.fencing, start.advanced(by: term)) : nil
@@ -135,6 +216,7 @@ public struct LeaseState<Instant: InstantProtocol>: Sendable where Instant.Durat
         attemptStart = nil
         let before = role(now: now)
         lastFailureStart = start
+        lastFailureEnd = now
         nextAttempt = start.advanced(by: configuration.pollInterval)
         return LeaseChange(from: before, to: role(now: now))
     }
@@ -143,6 +225,7 @@ public struct LeaseState<Instant: InstantProtocol>: Sendable where Instant.Durat
     /// (the next round trip says whether it still holds the lease) and go to the database at
     /// once.
     public mutating func leaderUnreachable(_ leaderURL: String, now: Instant) {
+        if relayed?.leaderURL == leaderURL { relayed = nil }
         guard let observed, observed.row.holderURL == leaderURL, observed.row.holder != identity else { return }
         self.observed = (observed.row, now)
         if attemptStart == nil { nextAttempt = now }

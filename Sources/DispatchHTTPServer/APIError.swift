@@ -48,6 +48,11 @@ public struct APIError: Error, HTTPResponseError, Sendable {
                  headers: [.wwwAuthenticate: "Bearer"])
     }
 
+    /// 403 `forbidden`: the credential is valid, but not for this request.
+    public static func forbidden(_ message: String) -> APIError {
+        APIError(status: .forbidden, code: "forbidden", message: message)
+    }
+
     /// 400 `invalid_json` saying what was expected.
     public static func invalidJSON(_ message: String) -> APIError {
         APIError(status: .badRequest, code: "invalid_json", message: message)

@@ -1,11 +1,13 @@
 import Hummingbird
 
-/// Who may call what, from the service's two bearer tokens.
+/// Who may call what, from the service's two bearer tokens and the cluster's secret.
 ///
 /// - The admin token guards settings writes; with none, writes are open (`serve` then binds
 ///   loopback only, so only local callers reach them).
 /// - The pick token, when set, guards picking, releasing and the read endpoints; the admin
 ///   token is accepted there too.
+/// - The cluster secret (and, while it is rotated, the previous one) alone opens the
+///   instance-to-instance endpoints; the callers' tokens are refused there.
 ///
 /// Tokens are compared in constant time and never logged.
 public struct AccessControl: Sendable {
@@ -13,11 +15,38 @@ public struct AccessControl: Sendable {
     public var adminToken: String?
     /// `VOXBRIDGE_PICK_TOKEN`.
     public var pickToken: String?
+    /// `VOXBRIDGE_CLUSTER_SECRET`, then `VOXBRIDGE_CLUSTER_SECRET_PREVIOUS` when set; empty
+    /// outside a cluster, where every member call is refused.
+    public var clusterSecrets: [String]
 
     /// Access with these tokens; `nil` for a token that is not set.
-    public init(adminToken: String?, pickToken: String?) {
+    public init(adminToken: String?, pickToken: String?, clusterSecrets: [String] = []) {
         self.adminToken = adminToken
         self.pickToken = pickToken
+        self.clusterSecrets = clusterSecrets
+    }
+
+    /// Whether the request carries the cluster secret (or the previous one).
+    public func isMember(_ headers: HTTPFields) -> Bool {
+        guard let presented = Self.bearerToken(headers) else { return false }
+        var matches = false
+        for secret in clusterSecrets where Self.constantTimeEqual(presented, secret) { matches = true }
+        return matches
+    }
+
+    /// Throws unless the request comes from a cluster member: 401 without a credential or
+    /// with an unknown one, 403 `forbidden` with a caller's token (pick or admin), which is
+    /// valid but not here.
+    public func requireMember(_ headers: HTTPFields) throws(APIError) {
+        guard let presented = Self.bearerToken(headers) else { throw .unauthorized() }
+        // Every comparison runs, so the time taken does not tell which secret came close.
+        var matchesSecret = false
+        for secret in clusterSecrets where Self.constantTimeEqual(presented, secret) { matchesSecret = true }
+        let matchesPick = pickToken.map { Self.constantTimeEqual(presented, $0) } ?? false
+        let matchesAdmin = adminToken.map { Self.constantTimeEqual(presented, $0) } ?? false
+        if matchesSecret { return }
+        if matchesPick || matchesAdmin { throw .forbidden("a caller's token cannot send the cluster's own calls; members use the cluster secret") }
+        throw .unauthorized()
     }
 
     /// Throws 401 unless the request may write settings.

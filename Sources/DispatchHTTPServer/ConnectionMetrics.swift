@@ -5,6 +5,10 @@ public protocol ConnectionMetrics: Sendable {
     func recordConnectionsOpen(change: Int)
     /// A connection was closed at once because the connection limit was reached.
     func recordConnectionRefused()
+    /// The connection limit in force now (it follows the file limit).
+    func recordConnectionLimit(_ limit: Int)
+    /// Connections closed because a lower file limit left no room for them.
+    func recordConnectionsShed(_ count: Int)
     /// A request was closed (and answered 408 where it could be) by the request timeout.
     func recordRequestTimedOut()
     /// A connection was closed for waiting too long for a request.

@@ -49,11 +49,11 @@ public struct GatedHTTP1Channel: ServerChildChannel {
 
     /// Admits the connection through the gate and builds its pipeline.
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        guard gate.admit() else {
+        guard gate.admit(channel) else {
             channel.close(promise: nil)
             return channel.eventLoop.makeFailedFuture(Refused())
         }
-        channel.closeFuture.whenComplete { [gate] _ in gate.release() }
+        channel.closeFuture.whenComplete { [gate] _ in gate.release(channel) }
         let timeouts = ConnectionTimeoutHandler(configuration: configuration, metrics: metrics)
         do {
             try channel.pipeline.syncOperations.addHandler(ConnectionTimeoutHandler.BytesWatcher(reportingTo: timeouts), position: .first)

@@ -39,7 +39,6 @@ public struct HTTPConnectionConfiguration: Sendable, Equatable {
     /// connections would leave none for health probes or the database, and healthy fleet
     /// servers would be marked down.
     public static func defaultMaxConnections(fileLimit: Int) -> Int {
-        let reserve = max(fileLimit / 4, min(1_024, fileLimit / 2))
-        return max(1, fileLimit - reserve)
+        ConnectionBudget.allowed(fileLimit: fileLimit)
     }
 }

@@ -206,13 +206,33 @@ public final class FleetCoordinator<C: Clock>: Sendable where C.Duration == Dura
     /// ``FleetState/adoptReservation(id:server:now:)``), under one lock.
     /// - Returns: How many were new to this instance.
     @discardableResult
-    public func adoptReservations(_ reservations: [(id: String, server: String)]) -> Int {
+    public func adoptReservations(_ reservations: [(id: String, server: String)], from origin: String? = nil) -> Int {
         shared.withLock { shared in
             let now = clock.now
             return reservations.reduce(0) { count, reservation in
-                count + (shared.fleet.adoptReservation(id: reservation.id, server: reservation.server, now: now) ? 1 : 0)
+                count + (shared.fleet.adoptReservation(id: reservation.id, server: reservation.server, origin: origin, now: now) ? 1 : 0)
             }
         }
+    }
+
+    /// Applies a release a cluster member sent, if that member made the reservation or leads
+    /// (``FleetState/release(reservationID:reason:from:memberLeads:now:)``).
+    public func release(reservationID: String, reason: ReleaseReason, from member: String, memberLeads: Bool) -> MemberReleaseOutcome {
+        let outcome: MemberReleaseOutcome = shared.withLock { shared in
+            let now = clock.now
+            let outcome = shared.fleet.release(reservationID: reservationID, reason: reason, from: member, memberLeads: memberLeads, now: now)
+            if case .released(let result) = outcome, reason != .notPlaced {
+                shared.wakeLoop(ifDueBefore: shared.fleet.backgroundDue(of: result.server, now: now))
+            }
+            return outcome
+        }
+        if case .released(let result) = outcome {
+            if let change = result.change {
+                observer(.stateChanged(server: change.server, from: change.from, to: change.to, reason: change.reason))
+            }
+            if let cap = result.capped { observer(.reportCapped(server: result.server, cap: cap)) }
+        }
+        return outcome
     }
 
     /// The servers in list order, as `GET /v1/fleet` shows them.

@@ -51,14 +51,34 @@ extension FleetState {
     /// - Returns: `false` when the server is not on the list, the identity is not one this
     ///   program makes, or the reservation is already known.
     @discardableResult
-    public mutating func adoptReservation(id text: String, server: String, now: Instant) -> Bool {
+    public mutating func adoptReservation(id text: String, server: String, origin: String? = nil, now: Instant) -> Bool {
         let now = moment(now)
         pruneReservations(now: now)
         guard let position = positions[server], let id = ReservationID(text: text),
             !servers[position].reservations.contains(where: { $0.id == id })
         else { return false }
-        add(Reservation(id: id, madeAt: now), at: position)
+        add(Reservation(id: id, madeAt: now, origin: origin), at: position)
         return true
+    }
+
+    /// Applies a release a cluster member sent: only of a reservation that member made (it
+    /// arrived here from it), unless the member leads, since a leader applies every caller's
+    /// release, also of reservations an earlier leader made. Anything else is refused and left
+    /// as it is, so a member cannot free the calls of another.
+    /// - Parameters:
+    ///   - member: the sending member's URL.
+    ///   - memberLeads: whether that member holds the lease as this instance last read it.
+    public mutating func release(
+        reservationID: String, reason: ReleaseReason, from member: String, memberLeads: Bool, now: Instant
+    ) -> MemberReleaseOutcome {
+        guard let id = ReservationID(text: reservationID) else { return .unknown }
+        for position in servers.indices {
+            if let reservation = servers[position].reservations.first(where: { $0.id == id }) {
+                guard memberLeads || reservation.origin == member else { return .notTheirs }
+                return release(reservationID: reservationID, reason: reason, now: now).map(MemberReleaseOutcome.released) ?? .unknown
+            }
+        }
+        return .unknown
     }
 
     /// How far back a snapshot counts `busy` and `failed` reports.

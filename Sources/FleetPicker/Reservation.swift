@@ -3,4 +3,6 @@ struct Reservation: Sendable {
     var id: ReservationID
     /// When the pick made it; settle and TTL count from here.
     var madeAt: Moment
+    /// The cluster member that made it and sent it here; `nil` for this instance's own.
+    var origin: String? = nil
 }

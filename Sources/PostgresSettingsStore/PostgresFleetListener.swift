@@ -104,7 +104,7 @@ final class PostgresFleetListener: FleetChangeFeed {
     /// Reads the stored list on the listener's connection and keeps it when it is newer.
     private func read(_ connection: PostgresConnection) async throws {
         let logger = logger
-        let setting = try await PostgresSession.withTimeout(configuration.statementTimeout, closing: connection) {
+        let setting = try await PostgresSession.withTimeout(configuration.statementTimeout, onTimeout: { Task { try? await connection.close() } }) {
             try await FleetRows.current(connection, lock: false, logger: logger)
         }
         state.withLock { state in

@@ -74,7 +74,7 @@ public final class PostgresSession: Sendable {
         }
         let logger = logger
         do {
-            return try await Self.withTimeout(configuration.statementTimeout, closing: current) {
+            return try await Self.withTimeout(configuration.statementTimeout, onTimeout: { Task { try? await current.close() } }) {
                 guard inTransaction else { return try await body(current) }
                 try await current.query("BEGIN", logger: logger)
                 do {
@@ -120,24 +120,83 @@ public final class PostgresSession: Sendable {
         lost.close().whenComplete { _ in _ = lost }
     }
 
-    /// Runs `body`; when it takes longer than `timeout`, closes `connection` (which fails what is
-    /// under way on it) and throws ``SettingsStoreError/unavailable(store:reason:)``.
+    /// Runs `body`; when it takes longer than `timeout`, throws ``TimeoutReached`` at once,
+    /// without waiting for `body` to end, and runs `onTimeout` (which closes the connection, so
+    /// what is under way on it fails). `body` is cancelled and left to end on its own: a query on
+    /// a connection the server never answers may not end until the connection's close is
+    /// noticed, and the caller's bound must not wait for that.
     static func withTimeout<T: Sendable>(
-        _ timeout: Duration, closing connection: PostgresConnection, _ body: @escaping @Sendable () async throws -> T
+        _ timeout: Duration, onTimeout: @escaping @Sendable () -> Void, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
+        let race = FirstOutcome<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                race.start(continuation, timeout: timeout, onTimeout: onTimeout, body)
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else {
-                Task { try? await connection.close() }
-                throw TimeoutReached(timeout: timeout)
-            }
-            return value
+        } onCancel: {
+            race.finish(.failure(CancellationError()))
         }
+    }
+}
+
+/// The first of a piece of work, a deadline and a cancellation: resumes its continuation once,
+/// with the work's result, ``TimeoutReached`` or `CancellationError`, and cancels the others.
+private final class FirstOutcome<T: Sendable>: Sendable {
+    private struct State: Sendable {
+        var continuation: CheckedContinuation<T, any Error>?
+        var finished = false
+        var tasks: [Task<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func start(
+        _ continuation: CheckedContinuation<T, any Error>, timeout: Duration, onTimeout: @escaping @Sendable () -> Void,
+        _ body: @escaping @Sendable () async throws -> T
+    ) {
+        let alreadyFinished = state.withLock { state in
+            guard !state.finished else { return true }
+            state.continuation = continuation
+            return false
+        }
+        guard !alreadyFinished else {
+            continuation.resume(throwing: CancellationError())
+            return
+        }
+        let worker = Task {
+            do {
+                self.finish(.success(try await body()))
+            } catch {
+                self.finish(.failure(error))
+            }
+        }
+        let deadline = Task {
+            try? await Task.sleep(for: timeout)
+            if !Task.isCancelled, self.finish(.failure(TimeoutReached(timeout: timeout))) { onTimeout() }
+        }
+        let cancelNow = state.withLock { state in
+            state.tasks = [worker, deadline]
+            return state.finished
+        }
+        if cancelNow {
+            worker.cancel()
+            deadline.cancel()
+        }
+    }
+
+    /// Resumes with `outcome` unless something came first; whether it did.
+    @discardableResult
+    func finish(_ outcome: Result<T, any Error>) -> Bool {
+        let taken: (CheckedContinuation<T, any Error>?, [Task<Void, Never>])? = state.withLock { state in
+            guard !state.finished else { return nil }
+            state.finished = true
+            defer { state.continuation = nil }
+            return (state.continuation, state.tasks)
+        }
+        guard let (continuation, tasks) = taken else { return false }
+        tasks.forEach { $0.cancel() }
+        continuation?.resume(with: outcome)
+        return true
     }
 }
 

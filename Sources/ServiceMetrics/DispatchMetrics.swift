@@ -39,6 +39,10 @@ public final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
     private let reservationsInFlight: Prometheus.Gauge
     /// HTTP connections open now (admitted by ``ConnectionGate``, not yet closed).
     private let connectionsOpen: Prometheus.Gauge
+    /// The connection limit in force (it follows the file limit).
+    private let connectionsLimit: Prometheus.Gauge
+    /// Connections closed because a lower file limit left no room for them.
+    private let connectionsShed: CoreMetrics.Counter
     /// Connections closed at once because ``ConnectionGate``'s limit was reached.
     private let connectionsRefused: CoreMetrics.Counter
     /// Requests whose head or body did not arrive within the request timeout.
@@ -82,6 +86,8 @@ public final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
         serverGauges = Mutex([:])
         reservationsInFlight = registry.makeGauge(name: "voxbridge_reservations_in_flight", labels: [])
         connectionsOpen = registry.makeGauge(name: "voxbridge_http_connections_open", labels: [])
+        connectionsLimit = registry.makeGauge(name: "voxbridge_http_connections_limit", labels: [])
+        connectionsShed = Counter(label: "voxbridge_http_connections_shed_total", factory: factory)
         connectionsRefused = Counter(label: "voxbridge_http_connections_refused_total", factory: factory)
         requestsTimedOut = Counter(label: "voxbridge_http_requests_timed_out_total", factory: factory)
         connectionsClosedIdle = Counter(label: "voxbridge_http_connections_closed_idle_total", factory: factory)
@@ -123,11 +129,19 @@ public final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
         if count > 0 { reservationsAdopted.increment(by: count) }
     }
 
-    private func clusterCounter(_ label: String, result: String) -> CoreMetrics.Counter {
+    /// Counts a member call (`POST /v1/cluster/reservations`) refused, by why: `unauthorized`
+    /// (no or an unknown credential), `forbidden` (a caller's token), `not_member` (its `from`
+    /// is no current member), or `not_theirs` (one release of a reservation its sender neither
+    /// made nor leads over; counted per release, the rest of the batch is applied).
+    public func recordMemberCallRefused(reason: String, count: Int = 1) {
+        if count > 0 { clusterCounter("voxbridge_cluster_member_calls_refused_total", result: reason, dimension: "reason").increment(by: count) }
+    }
+
+    private func clusterCounter(_ label: String, result: String, dimension: String = "result") -> CoreMetrics.Counter {
         clusterCounters.withLock { counters in
             let key = label + "|" + result
             if let counter = counters[key] { return counter }
-            let counter = Counter(label: label, dimensions: [("result", result)], factory: factory)
+            let counter = Counter(label: label, dimensions: [(dimension, result)], factory: factory)
             counters[key] = counter
             return counter
         }
@@ -141,6 +155,16 @@ public final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
     /// Counts a connection refused because the connection limit was reached.
     public func recordConnectionRefused() {
         connectionsRefused.increment()
+    }
+
+    /// Sets `voxbridge_http_connections_limit`, the connection limit in force.
+    public func recordConnectionLimit(_ limit: Int) {
+        connectionsLimit.set(to: Double(limit))
+    }
+
+    /// Counts connections closed because a lower file limit left no room for them.
+    public func recordConnectionsShed(_ count: Int) {
+        if count > 0 { connectionsShed.increment(by: count) }
     }
 
     /// Counts a request closed (and answered 408 where it could be) by the request timeout.

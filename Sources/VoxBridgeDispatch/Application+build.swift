@@ -64,15 +64,18 @@ func buildApplication(
     let ingress = IngressViewCache(store: store, logger: logger)
     let runtime = FleetRuntime(
         fleet: coordinator, follower: follower, metrics: metrics,
-        access: AccessControl(adminToken: configuration.adminToken, pickToken: configuration.pickToken), ingress: ingress, cluster: cluster)
+        access: AccessControl(adminToken: configuration.adminToken, pickToken: configuration.pickToken, clusterSecrets: configuration.clusterSecrets),
+        ingress: ingress, cluster: cluster)
     let router = buildRouter(runtime: runtime, store: store, feed: feed, prober: prober, events: events)
-    let connections = configuration.connectionConfiguration(fileLimit: FileLimit.current()?.soft ?? 1_024)
+    let fileLimit = FileLimit.current()?.soft ?? 1_024
+    let connections = configuration.connectionConfiguration(fileLimit: fileLimit)
+    let gate = ConnectionGate(budget: configuration.connectionBudget, fileLimit: fileLimit, metrics: metrics)
     var application = Application(
         responder: JSONErrorResponder(inner: AllowedMethodsResponder(router: router)),
         // Per connection: the limit, the timeouts, and the fast path that answers ready picks
         // before the router. No Hummingbird idle timeout: it would not see the fast path's picks.
         server: .gatedHTTP1(
-            configuration: connections, gate: ConnectionGate(limit: connections.maxConnections, metrics: metrics), metrics: metrics,
+            configuration: connections, gate: gate, metrics: metrics,
             serviceHandlers: { [PickFastPathHandler(runtime)] }),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), backlog: connections.listenBacklog),
         onServerRunning: { channel in
@@ -91,6 +94,7 @@ func buildApplication(
     // also ends by itself when the server's graceful shutdown starts), background probes, curl,
     // then the store's listener.
     application.addServices(
+        FileLimitWatcher(gate: gate, clock: ContinuousClock(), logger: logger),
         StoreFollowService(feed: feed, metrics: metrics, logger: logger),
         ProberService(prober: prober), BackgroundProbeService(coordinator: coordinator),
         FleetEventService(hub: events, runtime: runtime, configuration: configuration.events), ingress)
@@ -119,8 +123,12 @@ func buildRouter(
     router.get("/health") { _, _ in
         var reasons: [String] = []
         if case .unavailable(let reason) = feed.availability { reasons.append("settings store unreachable: \(reason)") }
-        if runtime.cluster?.coordinator.role() == .degraded {
-            reasons.append("cluster database unreachable: this instance decides alone")
+        if let coordinator = runtime.cluster?.coordinator {
+            if coordinator.role() == .degraded {
+                reasons.append("cluster database unreachable: this instance decides alone")
+            } else if !coordinator.status().databaseReachable {
+                reasons.append("cluster database unreachable: picks and releases go to the leader the other members report")
+            }
         }
         let body: JSONValue = reasons.isEmpty
             ? .object(["status": .string("ok")])

@@ -49,11 +49,12 @@ final class ClusterParts: Sendable {
             throw error
         }
         let clock = ContinuousClock()
-        let coordinator = ClusterCoordinator(configuration: leaseConfiguration, lease: lease, metrics: metrics, logger: logger, clock: clock)
         // A forward waits as long as the leader may take on a pick that waits for probes.
         let forwarder = ClusterForwarder(
             selfURL: advertiseURL, timeout: configuration.probeTimeout + .seconds(1),
-            memberToken: configuration.pickToken ?? configuration.adminToken)
+            memberToken: configuration.clusterSecret)
+        let coordinator = ClusterCoordinator(
+            configuration: leaseConfiguration, lease: lease, peerAsking: forwarder, metrics: metrics, logger: logger, clock: clock)
         let replicator = ReservationReplicator(
             selfURL: advertiseURL, peers: { coordinator.peers() }, sender: forwarder, metrics: metrics, clock: clock)
         return ClusterParts(

@@ -46,6 +46,12 @@ struct DispatchConfiguration: Sendable, Equatable {
     var adminToken: String? = nil
     /// When set, guards picking, releasing and the read endpoints (`VOXBRIDGE_PICK_TOKEN`).
     var pickToken: String? = nil
+    /// What the cluster's members send each other (`VOXBRIDGE_CLUSTER_SECRET`): required with
+    /// `--advertise-url`, never a caller's token.
+    var clusterSecret: String? = nil
+    /// A second secret accepted from members and never sent (`VOXBRIDGE_CLUSTER_SECRET_PREVIOUS`):
+    /// while the secret is rotated, the next one or the old one, so a rotation needs no stop.
+    var clusterSecretPrevious: String? = nil
     /// A PEM file of CAs to trust when probing https fleet servers behind a private CA.
     var probeCAFile: String? = nil
     /// The fleet event stream's period and bound on open streams (`--max-event-streams`).
@@ -60,7 +66,7 @@ struct DispatchConfiguration: Sendable, Equatable {
     /// before it is closed.
     var idleTimeout: Duration = .seconds(60)
     /// The most connections served at once; past it new connections are closed at once. `nil`:
-    /// derived from the process's file limit (``HTTPConnectionConfiguration/defaultMaxConnections(fileLimit:)``) at start.
+    /// as many as the process's file limit allows (``ConnectionBudget``), followed while it runs.
     var maxConnections: Int? = nil
 
     /// The picker's rules from these options.
@@ -82,12 +88,25 @@ struct DispatchConfiguration: Sendable, Equatable {
         var connections = HTTPConnectionConfiguration()
         connections.requestTimeout = .nanoseconds(requestTimeout.nanoseconds)
         connections.idleTimeout = .nanoseconds(idleTimeout.nanoseconds)
-        connections.maxConnections = maxConnections ?? HTTPConnectionConfiguration.defaultMaxConnections(fileLimit: fileLimit)
+        connections.maxConnections = connectionBudget.cap(fileLimit: fileLimit)
         return connections
+    }
+
+    /// The connection limit's rule: `--max-connections`, never more than the file limit allows.
+    var connectionBudget: ConnectionBudget {
+        ConnectionBudget(configured: maxConnections)
     }
 
     /// The SQLite file used when neither `--db` nor `--store` is given.
     static let defaultDatabasePath = "voxbridge.sqlite"
+
+    /// The secrets a member call may carry: the current one, then the previous one.
+    var clusterSecrets: [String] {
+        [clusterSecret, clusterSecretPrevious].compactMap { $0 }
+    }
+
+    /// The shortest cluster secret accepted: 16 characters, 96 bits or more when random.
+    static let minimumClusterSecretLength = 16
 
     /// The largest request body accepted, on every route (an `exclude` list of 256 long URLs fits).
     static let maximumRequestBodyBytes = 1 << 20

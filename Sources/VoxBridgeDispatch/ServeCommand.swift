@@ -24,14 +24,16 @@ struct ServeCommand: AsyncParsableCommand {
             throw CommandLineFailure(
                 "refusing to bind \(configuration.host) without VOXBRIDGE_ADMIN_TOKEN: settings writes would be open to the network; set the token or bind 127.0.0.1")
         }
-        for (variable, token) in [(ServeOption.adminTokenVariable, configuration.adminToken), (ServeOption.pickTokenVariable, configuration.pickToken)] {
+        for (variable, token) in [(ServeOption.adminTokenVariable, configuration.adminToken), (ServeOption.pickTokenVariable, configuration.pickToken),
+                                  (ServeOption.clusterSecretVariable, configuration.clusterSecret),
+                                  (ServeOption.previousClusterSecretVariable, configuration.clusterSecretPrevious)] {
             if let token, PlaceholderToken.isPlaceholder(token) {
                 throw CommandLineFailure(
                     "refusing to start: \(variable) is a placeholder from a template; set a random one (openssl rand -hex 32)")
             }
         }
         let logger = makeLogger(level: configuration.logLevel)
-        Self.raiseFileLimit(configuration: configuration, logger: logger)
+        try Self.raiseFileLimit(configuration: configuration, logger: logger)
         let store = try await CommandLineFailure.wrap { () async throws(SettingsStoreError) in
             try await configuration.settingsStore.open(logger: logger)
         }
@@ -108,11 +110,16 @@ extension ServeCommand {
 
 extension ServeCommand {
     /// Raises the soft file limit to the hard one, so the connection limit derived from it is as
-    /// high as the system allows, and logs what it got and the connection limit (one line).
-    static func raiseFileLimit(configuration: DispatchConfiguration, logger: Logger) {
+    /// high as the system allows, and logs what it got and the connection limit (one line). The
+    /// limit is followed while the service runs (``FileLimitWatcher``).
+    /// - Throws: a one-line failure when `--max-connections` is more than the limit allows.
+    static func raiseFileLimit(configuration: DispatchConfiguration, logger: Logger) throws(CommandLineFailure) {
         guard let limit = FileLimit.raiseToHardLimit() else {
             logger.warning("cannot read the file limit (RLIMIT_NOFILE)")
             return
+        }
+        _ = try CommandLineFailure.wrap { () throws(ConnectionBudgetError) in
+            try configuration.connectionBudget.validated(fileLimit: limit.now)
         }
         let raised = limit.now > limit.before ? " (raised from \(limit.before))" : ""
         let connections = configuration.connectionConfiguration(fileLimit: limit.now)

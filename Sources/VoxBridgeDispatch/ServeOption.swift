@@ -37,11 +37,16 @@ extension ServeOption {
 
     /// The tokens' variables: environment only, never options, so the command line (and `ps`)
     /// never carries a secret.
-    static let tokenVariables = [adminTokenVariable, pickTokenVariable]
+    static let tokenVariables = [adminTokenVariable, pickTokenVariable, clusterSecretVariable, previousClusterSecretVariable]
     /// Guards settings writes; without it `serve` binds only loopback addresses.
     static let adminTokenVariable = "VOXBRIDGE_ADMIN_TOKEN"
     /// When set, guards picking, releasing and the read endpoints.
     static let pickTokenVariable = "VOXBRIDGE_PICK_TOKEN"
+
+    /// What the cluster's members send each other; required with `--advertise-url`.
+    static let clusterSecretVariable = "VOXBRIDGE_CLUSTER_SECRET"
+    /// The secret being rotated out, still accepted from members meanwhile.
+    static let previousClusterSecretVariable = "VOXBRIDGE_CLUSTER_SECRET_PREVIOUS"
 
     /// The values `--log-level` accepts, listed once for its help and its check.
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]

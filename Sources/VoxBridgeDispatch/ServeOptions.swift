@@ -87,7 +87,31 @@ struct ServeOptions: ParsableArguments {
                 try Self.advertiseURL(text, source: source)
             }
         }
+        try Self.checkClusterSecrets(configuration)
         return configuration
+    }
+
+    /// The cluster secrets checked: required in a cluster (without one, any caller could send the
+    /// members' own calls), long enough, and unlike the callers' tokens, which would otherwise
+    /// open the members' endpoints.
+    static func checkClusterSecrets(_ configuration: DispatchConfiguration) throws(CommandLineFailure) {
+        let (current, previous) = (ServeOption.clusterSecretVariable, ServeOption.previousClusterSecretVariable)
+        if configuration.advertiseURL != nil, configuration.clusterSecret == nil {
+            throw CommandLineFailure(
+                "--advertise-url needs \(current): the same secret on every member, which callers do not have (docs/CLUSTER.md, \"The cluster secret\")")
+        }
+        if configuration.clusterSecretPrevious != nil, configuration.clusterSecret == nil {
+            throw CommandLineFailure("\(previous) is set without \(current): set the new secret, keep the old one in \(previous) while rotating")
+        }
+        for (variable, secret) in [(current, configuration.clusterSecret), (previous, configuration.clusterSecretPrevious)] {
+            guard let secret else { continue }
+            guard secret.count >= DispatchConfiguration.minimumClusterSecretLength else {
+                throw CommandLineFailure("\(variable) is shorter than \(DispatchConfiguration.minimumClusterSecretLength) characters")
+            }
+            guard secret != configuration.pickToken, secret != configuration.adminToken else {
+                throw CommandLineFailure("\(variable) equals a caller's token: the cluster secret must be one callers do not have")
+            }
+        }
     }
 
     /// `--advertise-url` checked and normalised: `http://` or `https://`, a host, an optional
@@ -170,6 +194,8 @@ struct ServeOptions: ParsableArguments {
         }
         configuration.adminToken = resolver.secret(ServeOption.adminTokenVariable)
         configuration.pickToken = resolver.secret(ServeOption.pickTokenVariable)
+        configuration.clusterSecret = resolver.secret(ServeOption.clusterSecretVariable)
+        configuration.clusterSecretPrevious = resolver.secret(ServeOption.previousClusterSecretVariable)
         return configuration
     }
 }

@@ -39,6 +39,16 @@ final class LeaseTable: Sendable {
         let now = clock.now
         return row.withLock { LeaseRow(holder: $0.holder, holderURL: $0.holderURL, fencing: $0.fencing, remaining: now.duration(to: $0.expires)) }
     }
+
+    private let members = Mutex<[String: ClusterMember]>([:])
+
+    /// Writes a membership row and reads every member's.
+    func heartbeat(identity: String, url: String, role: String) -> [ClusterMember] {
+        members.withLock { members in
+            members[identity] = ClusterMember(id: identity, url: url, role: role, seenAgo: .zero)
+            return members.values.sorted { $0.url < $1.url }
+        }
+    }
 }
 
 /// One instance's way to the lease table; `reachable` false stands for a partition from the
@@ -50,6 +60,10 @@ final class MemoryLeaseStore: LeaseStore {
     let url: String
     let table: LeaseTable
     let reachable = Atomic(true)
+    /// A link where nothing passes: every round trip waits (until cancelled) instead of failing.
+    let hanging = Atomic(false)
+    /// Round trips waiting on the hanging link.
+    let waiting = Atomic(0)
 
     init(identity: String, table: LeaseTable) {
         self.identity = identity
@@ -57,18 +71,30 @@ final class MemoryLeaseStore: LeaseStore {
         self.table = table
     }
 
+    private func hang() async throws {
+        guard hanging.load(ordering: .relaxed) else { return }
+        waiting.add(1, ordering: .relaxed)
+        try await Task.sleep(for: .seconds(3_600))
+        throw Unreachable()
+    }
+
     func takeOrRenew(ttl: Duration) async throws -> LeaseRow {
+        try await hang()
         guard reachable.load(ordering: .relaxed) else { throw Unreachable() }
         return table.takeOrRenew(identity: identity, url: url, ttl: ttl)
     }
 
     func read() async throws -> LeaseRow {
+        try await hang()
         guard reachable.load(ordering: .relaxed) else { throw Unreachable() }
         return table.read()
     }
 
     func release(fencing: Int64) async throws {}
-    func heartbeat(role: String, timeout: Duration) async throws -> [ClusterMember] { [] }
+    func heartbeat(role: String, timeout: Duration) async throws -> [ClusterMember] {
+        guard reachable.load(ordering: .relaxed), !hanging.load(ordering: .relaxed) else { throw Unreachable() }
+        return table.heartbeat(identity: identity, url: url, role: role)
+    }
     func leave() async throws {}
     func close() async {}
 }
@@ -110,6 +136,23 @@ final class ScriptedForwarder: LeaderForwarding {
     }
 }
 
+/// The other members' first-hand views, read from their coordinators (``PeerView/init(_:)``),
+/// for members `reachable` from the asker.
+final class WorldPeers: PeerAsking {
+    let coordinators = Mutex<[String: ClusterCoordinator<TestClock>]>([:])
+    /// Members the asker cannot reach.
+    let cutOff = Mutex<Set<String>>([])
+
+    func add(_ instances: [ClusterCoordinator<TestClock>]) {
+        coordinators.withLock { for instance in instances { $0[instance.selfURL] = instance } }
+    }
+
+    func view(of member: String) async -> PeerView? {
+        guard !cutOff.withLock({ $0.contains(member) }), let coordinator = coordinators.withLock({ $0[member] }) else { return nil }
+        return PeerView(coordinator.status())
+    }
+}
+
 /// Instances of one cluster on one test clock and one lease table.
 struct ClusterWorld {
     let clock = TestClock()
@@ -122,11 +165,11 @@ struct ClusterWorld {
     }
 
     /// An instance named `name`, reached at `http://name`.
-    func instance(_ name: String) -> (ClusterCoordinator<TestClock>, MemoryLeaseStore) {
+    func instance(_ name: String, peers: (any PeerAsking)? = nil) -> (ClusterCoordinator<TestClock>, MemoryLeaseStore) {
         var logger = Logger(label: "cluster-test")
         logger.logLevel = .critical
         let store = MemoryLeaseStore(identity: name, table: table)
-        return (ClusterCoordinator(configuration: configuration, lease: store, metrics: metrics, logger: logger, clock: clock), store)
+        return (ClusterCoordinator(configuration: configuration, lease: store, peerAsking: peers, metrics: metrics, logger: logger, clock: clock), store)
     }
 
     /// Waits in real time, the test clock standing still, until `done` holds (at most `limit` ms).

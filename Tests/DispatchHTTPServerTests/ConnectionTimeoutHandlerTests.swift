@@ -94,12 +94,14 @@ struct ConnectionTimeoutHandlerTests {
 /// Counts what the connection layer reports, for the tests' expectations.
 final class CountingConnectionMetrics: ConnectionMetrics {
     /// Connections open by the reports' sum, and the counts of each other report.
-    let open = Atomic(0), refused = Atomic(0), timedOut = Atomic(0), closedIdle = Atomic(0)
+    let open = Atomic(0), refused = Atomic(0), timedOut = Atomic(0), closedIdle = Atomic(0), limit = Atomic(0), shed = Atomic(0)
 
     func recordConnectionsOpen(change: Int) { open.add(change, ordering: .relaxed) }
     func recordConnectionRefused() { refused.add(1, ordering: .relaxed) }
     func recordRequestTimedOut() { timedOut.add(1, ordering: .relaxed) }
     func recordConnectionClosedIdle() { closedIdle.add(1, ordering: .relaxed) }
+    func recordConnectionLimit(_ limit: Int) { self.limit.store(limit, ordering: .relaxed) }
+    func recordConnectionsShed(_ count: Int) { shed.add(count, ordering: .relaxed) }
 }
 
 /// A JSON object body as a dictionary (empty when it is not one).

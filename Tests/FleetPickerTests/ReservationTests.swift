@@ -132,3 +132,37 @@ struct ListChangeTests {
         #expect(fleet.snapshot().isEmpty)
     }
 }
+
+@Suite("Releases a cluster member sends")
+struct MemberReleaseTests {
+    static let leader = "http://10.0.0.1:8080"
+    static let other = "http://10.0.0.2:8080"
+    static let id = "0123456789abcdef0123456789abcdef"
+
+    @Test("a member releases only what it made; the leader releases anything; refused ones stay reserved")
+    func onlyTheirsUnlessLeading() throws {
+        var fleet = Fleet.withReadings([5])
+        let adopted = fleet.adoptReservation(id: Self.id, server: "s0", origin: Self.leader, now: ms(1))
+        #expect(adopted && fleet.reserved("s0") == 1)
+
+        var outcome = fleet.release(reservationID: Self.id, reason: .notPlaced, from: Self.other, memberLeads: false, now: ms(2))
+        #expect(outcome == .notTheirs)
+        #expect(fleet.reserved("s0") == 1, "a refused release changes nothing")
+        outcome = fleet.release(reservationID: Self.id, reason: .notPlaced, from: Self.leader, memberLeads: false, now: ms(2))
+        #expect(outcome == .released(ReleaseResult(server: "s0")))
+        #expect(fleet.reserved("s0") == 0)
+        outcome = fleet.release(reservationID: Self.id, reason: .notPlaced, from: Self.leader, memberLeads: false, now: ms(3))
+        #expect(outcome == .unknown)
+
+        // This instance's own reservation: only the member that leads now may release it (a
+        // caller's release that reached the leader after this instance lost the lease).
+        var random = FleetRandomSource(seed: 1)
+        let own = try #require(fleet.pick(arrivedAt: ms(4), now: ms(4), random: &random).pick)
+        outcome = fleet.release(reservationID: own.reservationID, reason: .notPlaced, from: Self.other, memberLeads: false, now: ms(5))
+        #expect(outcome == .notTheirs)
+        #expect(fleet.reserved("s0") == 1)
+        outcome = fleet.release(reservationID: own.reservationID, reason: .notPlaced, from: Self.other, memberLeads: true, now: ms(5))
+        #expect(outcome == .released(ReleaseResult(server: "s0")))
+        #expect(fleet.reserved("s0") == 0)
+    }
+}

@@ -1,7 +1,8 @@
 import DispatchTestSupport
 import Foundation
 import Logging
-import PostgresSettingsStore
+import Synchronization
+@testable import PostgresSettingsStore
 import Testing
 @testable import SettingsStore
 
@@ -87,4 +88,65 @@ struct PostgresSettingsStoreTests {
             return true
         }
     }
+}
+
+@Suite("PostgresSession's bound does not wait for what it abandons")
+struct PostgresSessionTimeoutTests {
+    @Test("withTimeout throws at its bound while the work goes on ignoring cancellation, and closes the connection")
+    func boundDoesNotWait() async throws {
+        let closed = ClosedFlag()
+        let start = ContinuousClock.now
+        await #expect(throws: TimeoutReached.self) {
+            try await PostgresSession.withTimeout(.milliseconds(100), onTimeout: { closed.value.store(true, ordering: .relaxed) }) {
+                // Work that does not end when cancelled, as a query on a connection the server
+                // never answers may not.
+                await withCheckedContinuation { continuation in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 2) { continuation.resume() }
+                }
+                return 1
+            }
+        }
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed < .milliseconds(800), "the bound of 100 ms waited \(elapsed)")
+        let wasClosed = closed.value.load(ordering: .relaxed)
+        #expect(wasClosed)
+        // Work that ends in time gives its value and closes nothing.
+        let value = try await PostgresSession.withTimeout(.seconds(1), onTimeout: { Issue.record("timed out") }) { 7 }
+        #expect(value == 7)
+    }
+
+    @Test("a settings write on a black-holed connection fails within its bound, and the store works again once the link does",
+          .enabled(if: PostgresTestServer.isConfigured, Comment(rawValue: PostgresTestServer.skipNote)))
+    func writeOnStalledLink() async throws {
+        let database = try await PostgresTestServer.makeDatabase()
+        let port = try #require(URLComponents(string: database.url)?.port)
+        let proxy = try StallingProxy(port: port)
+        defer { proxy.stop() }
+        let bound = Duration.milliseconds(500)
+        let store = try await PostgresSettingsStore(
+            url: PostgresStoreURL(proxy.url(for: database.url)),
+            configuration: PostgresStoreConfiguration(connectTimeout: .seconds(1), statementTimeout: bound), logger: Logger(label: "test"))
+        let list = try FleetList(validating: ["http://127.0.0.1:9001"])
+        let first = try await store.replaceFleet(with: list, expectedVersion: nil, actor: .cli)
+
+        proxy.stall()
+        let start = ContinuousClock.now
+        await #expect(throws: SettingsStoreError.self) {
+            _ = try await store.replaceFleet(with: list, expectedVersion: first.version, actor: .cli)
+        }
+        let elapsed = ContinuousClock.now - start
+        print("postgres-session: a write on a stalled link failed after \(elapsed) (bound \(bound))")
+        #expect(elapsed < bound + .milliseconds(400), "the write outlived its bound of \(bound): \(elapsed)")
+
+        proxy.resume()
+        let again = try await store.replaceFleet(with: list, expectedVersion: nil, actor: .cli)
+        #expect(again.version > first.version)
+        await store.close()
+        await database.drop()
+    }
+}
+
+/// Whether a timeout's closing ran.
+final class ClosedFlag: Sendable {
+    let value = Atomic<Bool>(false)
 }

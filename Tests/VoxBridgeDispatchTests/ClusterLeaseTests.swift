@@ -13,10 +13,16 @@ import Testing
 struct ClusterLeaseTests {
     let folder = TemporaryFolder()
 
-    /// `count` instances on free ports, each advertising its own URL.
+    /// The members' own credential in these tests.
+    static let clusterSecret = "cluster-secret-of-the-lease-tests"
+
+    /// `count` instances on free ports, each advertising its own URL, with ``clusterSecret``
+    /// unless `environment` names one.
     static func startCluster(
         count: Int = 3, store: String, folder: TemporaryFolder, name: String, environment: [String: String] = [:]
     ) async throws -> [ServeProcess] {
+        let environment = environment["VOXBRIDGE_CLUSTER_SECRET"] == nil
+            ? environment.merging(["VOXBRIDGE_CLUSTER_SECRET": clusterSecret]) { given, _ in given } : environment
         var started: [ServeProcess] = []
         for index in 0..<count {
             let port = try LoopbackSocket.freePort()
@@ -271,10 +277,149 @@ struct ClusterLeaseTests {
         }
         let batch = try await send("POST", follower + "/v1/cluster/reservations",
                                    body: #"{"from": "\#(leader)", "made": [{"id": "0123456789abcdef0123456789abcdef", "server": "\#(fake.url)"}], "released": []}"#,
-                                   headers: token)
+                                   headers: ["Authorization": "Bearer \(Self.clusterSecret)"])
         #expect(batch.status == 200 && batch.json["adopted"] as? Int == 1)
         #expect(conforms("POST", "/v1/cluster/reservations", batch).isEmpty, "\(conforms("POST", "/v1/cluster/reservations", batch))")
         instances.forEach { $0.stop() }
+        await fake.stop()
+        await database.drop()
+    }
+
+    @Test("a hostile caller's batch: 80 made-up reservations with the pick or the admin token are refused with 403 on every instance, nothing is adopted, picks go on")
+    func hostileBatchRefused() async throws {
+        let database = try await PostgresTestServer.makeDatabase()
+        // 80 free workers: 80 adopted reservations would leave none (the issue's denial of service).
+        let fake = try await FakeFleetServer(available: 80, workers: 80)
+        let (pick, admin) = (["Authorization": "Bearer pick-secret"], ["Authorization": "Bearer admin-secret"])
+        let member = ["Authorization": "Bearer \(Self.clusterSecret)"]
+        let instances = try await Self.startCluster(
+            store: database.url, folder: folder, name: "hostile",
+            // Reservations held long enough for the release checks below (the fake never counts them).
+            environment: ["VOXBRIDGE_PICK_TOKEN": "pick-secret", "VOXBRIDGE_ADMIN_TOKEN": "admin-secret",
+                          "VOXBRIDGE_RESERVATION_SETTLE_MS": "9000"])
+        defer { instances.forEach { $0.stop() } }
+        let bases = instances.map(\.base)
+        let settled = try #require(await Self.settled(bases, within: .seconds(10), headers: pick))
+        try await Self.setFleet([fake.url], on: bases, headers: admin)
+        let leader = bases[settled.leader]
+        let follower = bases[(settled.leader + 1) % 3]
+
+        let made = (0..<80).map { #"{"id": "\#(String(format: "%032x", 0xbad0000 + $0))", "server": "\#(fake.url)"}"# }
+        let injection = #"{"from": "http://127.0.0.1:1", "made": [\#(made.joined(separator: ","))], "released": []}"#
+        for base in bases {
+            for (headers, status, code) in [(pick, 403, "forbidden"), (admin, 403, "forbidden"), ([:], 401, "unauthorized"),
+                                            (["Authorization": "Bearer not-a-secret"], 401, "unauthorized"), (member, 403, "forbidden")] {
+                let answer = try await send("POST", base + "/v1/cluster/reservations", body: injection, headers: headers)
+                #expect(answer.status == status && answer.json["error"] as? String == code,
+                        "\(base) \(headers): \(answer.status) \(String(decoding: answer.body, as: UTF8.self))")
+            }
+        }
+        // Nothing adopted anywhere; every refusal counted where it arrived.
+        for base in bases {
+            let servers = try await send("GET", base + "/v1/fleet", headers: pick).json["servers"] as? [[String: Any]]
+            #expect(servers?.first?["reserved"] as? Int == 0, "\(base): \(servers ?? [])")
+            let metrics = String(decoding: try await send("GET", base + "/metrics").body, as: UTF8.self)
+            for (reason, count) in [("forbidden", 2), ("unauthorized", 2), ("not_member", 1)] {
+                #expect(metrics.contains(#"voxbridge_cluster_member_calls_refused_total{reason="\#(reason)"} \#(count)"#), "\(base): \(reason)")
+            }
+        }
+        // Picks are unaffected: each instance answers with the server.
+        var reservations: [String] = []
+        for base in bases + bases {
+            let answer = try await send("POST", base + "/v1/pick", headers: pick)
+            #expect(answer.status == 200 && answer.json["server"] as? String == fake.url, "\(base): \(String(decoding: answer.body, as: UTF8.self))")
+            if let id = answer.json["reservation_id"] as? String { reservations.append(id) }
+        }
+        // A member that neither made a reservation nor leads cannot release it: the leader made
+        // these, a follower names itself as the sender.
+        let released = reservations.map { #"{"id": "\#($0)", "reason": "not_placed"}"# }.joined(separator: ",")
+        let other = bases[(settled.leader + 2) % 3]
+        let replicated = await PostgresOutageTests.eventually(within: .seconds(3)) {
+            ((try? await send("GET", other + "/v1/fleet", headers: pick))?.json["servers"] as? [[String: Any]])?.first?["reserved"] as? Int == reservations.count
+        }
+        try #require(replicated, "the leader's reservations did not reach \(other)")
+        let theirs = try await send("POST", other + "/v1/cluster/reservations",
+                                    body: #"{"from": "\#(follower)", "made": [], "released": [\#(released)]}"#, headers: member)
+        #expect(theirs.status == 200 && theirs.json["released"] as? Int == 0 && theirs.json["refused"] as? Int == reservations.count,
+                "\(String(decoding: theirs.body, as: UTF8.self))")
+        let stillHeld = try await send("GET", other + "/v1/fleet", headers: pick).json["servers"] as? [[String: Any]]
+        #expect(stillHeld?.first?["reserved"] as? Int == reservations.count)
+        // The leader's own release of them is applied there.
+        let leaders = try await send("POST", other + "/v1/cluster/reservations",
+                                     body: #"{"from": "\#(leader)", "made": [], "released": [\#(released)]}"#, headers: member)
+        #expect(leaders.status == 200 && leaders.json["released"] as? Int == reservations.count, "\(String(decoding: leaders.body, as: UTF8.self))")
+        await fake.stop()
+        await database.drop()
+    }
+
+    @Test("the leader's link to PostgreSQL black-holed for 6 s: every pick sent to it is answered 200 with a server, one leader within 2 s of the heal")
+    func leaderCutOffFromDatabase() async throws {
+        let database = try await PostgresTestServer.makeDatabase()
+        let port = try #require(URLComponents(string: database.url)?.port)
+        let fake = try await FakeFleetServer(available: 100_000, workers: 100_000)
+        // Each instance reaches PostgreSQL through a proxy of its own, so the leader's alone can stall.
+        var proxies: [StallingProxy] = []
+        var instances: [ServeProcess] = []
+        defer {
+            instances.forEach { $0.stop() }
+            proxies.forEach { $0.stop() }
+        }
+        for index in 0..<3 {
+            let proxy = try StallingProxy(port: port)
+            proxies.append(proxy)
+            let servePort = try LoopbackSocket.freePort()
+            let arguments = ["--store", proxy.url(for: database.url), "--advertise-url", "http://127.0.0.1:\(servePort)"]
+            let log = folder.file("cutoff-\(index).log")
+            instances.append(try await offThread {
+                try ServeProcess(arguments, port: servePort, environment: ["VOXBRIDGE_CLUSTER_SECRET": Self.clusterSecret], logFile: log)
+            })
+        }
+        let bases = instances.map(\.base)
+        let settled = try #require(await Self.settled(bases, within: .seconds(10)))
+        try await Self.setFleet([fake.url], on: bases)
+        let cutOff = bases[settled.leader]
+
+        proxies[settled.leader].stall()
+        let stalled = ContinuousClock.now
+        var answered = 0, slowest = Duration.zero, firstForward: Duration?
+        var failures: [String] = []
+        var terms: [Int] = []
+        while ContinuousClock.now - stalled < .seconds(6) {
+            let started = ContinuousClock.now
+            let pick = try? await send("POST", cutOff + "/v1/pick", timeout: 5)
+            slowest = max(slowest, ContinuousClock.now - started)
+            if let pick, pick.status == 200, pick.json["server"] as? String == fake.url {
+                answered += 1
+                let term = Int(pick.header("VoxBridge-Lease-Term") ?? "") ?? 0
+                if term > settled.term, firstForward == nil { firstForward = ContinuousClock.now - stalled }
+                terms.append(term)
+            } else {
+                failures.append(pick.map { "\($0.status) \(String(decoding: $0.body, as: UTF8.self))" } ?? "no answer")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let view = try await send("GET", cutOff + "/v1/cluster").json
+        let health = try await send("GET", cutOff + "/health").json
+        proxies[settled.leader].resume()
+        let healed = ContinuousClock.now
+        let after = await Self.settled(bases, within: .seconds(2))
+        let settledAfter = ContinuousClock.now - healed
+        let summary = [
+            "cutoff: \(answered) of \(answered + failures.count) picks sent to the cut-off instance answered 200 with a server",
+            "slowest \(slowest)", "first under a newer term \(firstForward.map { "\($0)" } ?? "never") after the stall",
+            "terms \(Set(terms).sorted())", "its view: \(view["role"] ?? "?") of \(view["leader"] ?? "?")",
+            "one leader again \(after == nil ? "not within 2 s" : "\(settledAfter)") after the heal",
+        ]
+        print(summary.joined(separator: "; "))
+        #expect(failures.isEmpty, "\(failures.prefix(5))")
+        #expect(answered >= 50)
+        #expect(terms == terms.sorted(), "a pick came back under an older term after a newer one: \(terms)")
+        #expect(firstForward != nil && firstForward! < .seconds(2), "picks were not forwarded to a new leader")
+        #expect(terms.allSatisfy { $0 > 0 }, "every pick was decided under a lease, none alone: the new leader was reachable")
+        #expect(after != nil, "one leader within 2 s of the heal")
+        #expect(view["role"] as? String == "follower" && view["database_reachable"] as? Bool == false, "\(view)")
+        #expect(health["status"] as? String == "degraded"
+                && (health["reason"] as? String)?.contains("go to the leader the other members report") == true, "\(health)")
         await fake.stop()
         await database.drop()
     }

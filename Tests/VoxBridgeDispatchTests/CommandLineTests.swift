@@ -137,6 +137,7 @@ struct CommandLineTests {
         (["serve", "--probe-interval-ms", "100", "--freshness-ms", "0"], [:]),
         (["serve"], ["VOXBRIDGE_PROBE_INTERVAL_MS": "0"]),
         (["serve", "--advertise-url", "http://127.0.0.1:8081"], [:]),
+        (["serve", "--store", "postgres://voxbridge@127.0.0.1:1/voxbridge", "--advertise-url", "http://127.0.0.1:8081"], [:]),
         (["serve"], ["VOXBRIDGE_ADVERTISE_URL": "http://127.0.0.1:8081"]),
         (["nonsense"], [:]),
     ])
@@ -144,6 +145,19 @@ struct CommandLineTests {
         let result = try DispatchProcess.runBlocking(arguments + ["--db", db], environment: environment)
         #expect(result.status != 0)
         #expect(result.standardError.split(separator: "\n").count == 1, "\(result.standardError)")
+    }
+
+    @Test("--max-connections above what the file limit allows is refused at start with one line")
+    func maxConnectionsAboveFileLimit() throws {
+        let prlimit = ["prlimit", "--nofile=4096:4096"]
+        // 4,096 descriptors allow 3,072 connections (a reserve of 1,024).
+        for (arguments, environment) in [(["--max-connections", "3073"], [String: String]()), ([], ["VOXBRIDGE_MAX_CONNECTIONS": "20000"])] {
+            let result = try DispatchProcess.runBlocking(["serve", "--port", "0"] + arguments + ["--db", db], environment: environment, prefix: prlimit)
+            #expect(result.status == 1, "\(arguments) \(environment)")
+            let lines = result.standardError.split(separator: "\n")
+            #expect(lines.count == 1 && lines.first?.contains("is more than the file limit of 4096 descriptors allows (3072") == true, "\(result.standardError)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: db), "refused before the database was opened")
     }
 
     @Test("--probe-interval-ms: under --freshness-ms, from the command line or the environment")
@@ -157,18 +171,41 @@ struct CommandLineTests {
     @Test("--advertise-url: needs --store, and is an http(s) URL with a host and no path, normalised")
     func advertiseURL() throws {
         let store = ["--store", "postgres://voxbridge@127.0.0.1:5432/voxbridge"]
-        #expect(try ServeOptions.parse(store).resolve(environment: [:]).advertiseURL == nil)
-        #expect(try ServeOptions.parse(store + ["--advertise-url", "HTTP://Dispatch-1.example.com:8080/"]).resolve(environment: [:])
+        let secret = ["VOXBRIDGE_CLUSTER_SECRET": "a-cluster-secret-of-32-characters"]
+        #expect(try ServeOptions.parse(store).resolve(environment: secret).advertiseURL == nil)
+        #expect(try ServeOptions.parse(store + ["--advertise-url", "HTTP://Dispatch-1.example.com:8080/"]).resolve(environment: secret)
             .advertiseURL == "http://Dispatch-1.example.com:8080")
-        #expect(try ServeOptions.parse(store).resolve(environment: ["VOXBRIDGE_ADVERTISE_URL": "https://10.0.0.2"]).advertiseURL == "https://10.0.0.2")
+        #expect(try ServeOptions.parse(store).resolve(environment: secret.merging(["VOXBRIDGE_ADVERTISE_URL": "https://10.0.0.2"]) { a, _ in a }).advertiseURL == "https://10.0.0.2")
         for bad in ["ftp://10.0.0.2:21", "http://10.0.0.2:8080/dispatch", "http://user@10.0.0.2", "10.0.0.2:8080", "http://", "http://10.0.0.2:8080?x=1"] {
             #expect(throws: CommandLineFailure.self, "\(bad)") {
-                try ServeOptions.parse(store + ["--advertise-url", bad]).resolve(environment: [:])
+                try ServeOptions.parse(store + ["--advertise-url", bad]).resolve(environment: secret)
             }
         }
         #expect(throws: CommandLineFailure.self, "SQLite has no lease") {
-            try ServeOptions.parse(["--advertise-url", "http://10.0.0.2:8080"]).resolve(environment: [:])
+            try ServeOptions.parse(["--advertise-url", "http://10.0.0.2:8080"]).resolve(environment: secret)
         }
+    }
+
+    @Test("--advertise-url needs a cluster secret of its own: long enough, unlike the callers' tokens; a previous one only beside it")
+    func clusterSecret() throws {
+        let member = ["--store", "postgres://voxbridge@127.0.0.1:5432/voxbridge", "--advertise-url", "http://10.0.0.2:8080"]
+        let secret = "a-cluster-secret-of-32-characters"
+        let refused: [[String: String]] = [
+            [:],
+            ["VOXBRIDGE_CLUSTER_SECRET": "short"],
+            ["VOXBRIDGE_CLUSTER_SECRET": secret, "VOXBRIDGE_PICK_TOKEN": secret],
+            ["VOXBRIDGE_CLUSTER_SECRET": secret, "VOXBRIDGE_ADMIN_TOKEN": secret],
+            ["VOXBRIDGE_CLUSTER_SECRET": secret, "VOXBRIDGE_CLUSTER_SECRET_PREVIOUS": "short"],
+            ["VOXBRIDGE_CLUSTER_SECRET_PREVIOUS": secret],
+        ]
+        for environment in refused {
+            #expect(throws: CommandLineFailure.self, "\(environment)") { try ServeOptions.parse(member).resolve(environment: environment) }
+        }
+        let rotating = try ServeOptions.parse(member).resolve(
+            environment: ["VOXBRIDGE_CLUSTER_SECRET": secret, "VOXBRIDGE_CLUSTER_SECRET_PREVIOUS": "the-previous-cluster-secret"])
+        #expect(rotating.clusterSecrets == [secret, "the-previous-cluster-secret"])
+        // Alone, none is needed.
+        #expect(try ServeOptions.parse([]).resolve(environment: [:]).clusterSecrets.isEmpty)
     }
 
     @Test("the connection options come from the command line, then the environment, then the defaults")

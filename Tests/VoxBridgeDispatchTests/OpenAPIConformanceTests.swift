@@ -13,6 +13,7 @@ import Testing
 struct OpenAPIConformanceTests {
     static let admin = "admin-token-conformance"
     static let picker = "pick-token-conformance"
+    static let member = "cluster-secret-conformance"
 
     /// The answers seen, as `METHOD PATH STATUS`, and every mismatch with the spec.
     final class Recorder: Sendable {
@@ -82,6 +83,7 @@ struct OpenAPIConformanceTests {
             // The closed port answers at once; the healthy fake must not time out on a busy machine.
             $0.probeTimeout = .seconds(2)
             $0.events.maximumStreams = 0
+            $0.clusterSecret = Self.member
         }
         let tooLarge = #"{"voxcore_fleet": [""# + String(repeating: "a", count: DispatchConfiguration.maximumRequestBodyBytes) + #""]}"#
         let settings = "/v1/settings/voxcore_fleet"
@@ -170,10 +172,13 @@ struct OpenAPIConformanceTests {
             let single = try await recorder.call(client, .get, "/v1/cluster", token: picker, expect: .ok)
             #expect(single["role"] as? String == "single")
             let reservations = "/v1/cluster/reservations"
+            let member = Self.member
             _ = try await recorder.call(client, .post, reservations, body: #"{"made": []}"#, expect: .unauthorized)
-            _ = try await recorder.call(client, .post, reservations, token: picker, body: #"{"made": [{"id": 7}]}"#, expect: .badRequest)
-            _ = try await recorder.call(client, .post, reservations, token: picker, body: tooLarge, expect: .contentTooLarge)
-            _ = try await recorder.call(client, .post, reservations, token: picker, body: #"{"made": [], "released": []}"#, expect: .conflict)
+            _ = try await recorder.call(client, .post, reservations, token: picker, body: #"{"from": "http://127.0.0.1:1", "made": []}"#, expect: .forbidden)
+            _ = try await recorder.call(client, .post, reservations, token: admin, body: #"{"from": "http://127.0.0.1:1", "made": []}"#, expect: .forbidden)
+            _ = try await recorder.call(client, .post, reservations, token: member, body: #"{"from": "x", "made": [{"id": 7}]}"#, expect: .badRequest)
+            _ = try await recorder.call(client, .post, reservations, token: member, body: tooLarge, expect: .contentTooLarge)
+            _ = try await recorder.call(client, .post, reservations, token: member, body: #"{"from": "x", "made": [], "released": []}"#, expect: .conflict)
         }
         await healthy.stop()
 

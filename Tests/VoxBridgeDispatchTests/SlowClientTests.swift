@@ -290,6 +290,89 @@ struct SlowClientTests {
         for server in fleet { await server.stop() }
     }
 
+    @Test("the file limit lowered under a held flood: serve lives, the caller's picks all answer, descriptors fit and come back",
+          .enabled(if: floodExecutable != nil), .timeLimit(.minutes(2)))
+    func floodUnderLoweredLimit() async throws {
+        try #require(FloodClient.canOpen(5_000), "this process cannot hold the flood's connections")
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit"), "no /usr/bin/prlimit to set the service's file limit")
+        var fleet: [FakeFleetServer] = []
+        for _ in 0..<4 { fleet.append(try await FakeFleetServer(available: 900, workers: 1_000)) }
+        // The flood's half requests are held for the whole test: only the lowered limit can end them.
+        let serve = try serve(["--request-timeout-ms", "60000"], fleet: fleet.map(\.url),
+                              prefix: ["prlimit", "--nofile=4096:4096"], executable: try #require(Self.floodExecutable), name: "lowered")
+        defer { serve.stop() }
+        let pid = serve.process.processIdentifier
+        let caller = try PickCaller(port: serve.port)
+        for _ in 0..<5 { _ = caller.pick() }
+        try await Task.sleep(for: .milliseconds(500))
+        let idle = FloodClient.descriptors(of: pid)
+        let picking = caller.startPicking(every: .milliseconds(20))
+
+        // 3,000 connections each holding half a pick: more than the limit about to be set.
+        let client = FloodClient(port: serve.port)
+        let halfPick = "POST /v1/pick HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"exclude"
+        _ = await client.inThreadOfItsOwn { $0.open(3_000, sending: halfPick) }
+        var held = FloodClient.descriptors(of: pid)
+        let holdStart = ContinuousClock.now
+        while held < idle + 2_900, ContinuousClock.now - holdStart < .seconds(10) {
+            try await Task.sleep(for: .milliseconds(50))
+            held = FloodClient.descriptors(of: pid)
+        }
+        try #require(held > 2_048 + 500, "serve holds \(held) descriptors: not enough to be over the lowered limit")
+
+        let lowered = Process()
+        lowered.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+        lowered.arguments = ["--pid", String(pid), "--nofile=2048:2048"]
+        try lowered.run()
+        lowered.waitUntilExit()
+        try #require(lowered.terminationStatus == 0, "prlimit could not lower serve's limit")
+        let loweredAt = ContinuousClock.now
+        var now = FloodClient.descriptors(of: pid)
+        while now > 2_048 - 512, ContinuousClock.now - loweredAt < .seconds(5) {
+            try await Task.sleep(for: .milliseconds(10))
+            now = FloodClient.descriptors(of: pid)
+        }
+        let fitAfter = ContinuousClock.now - loweredAt
+
+        // More of the flood at the lowered limit, then the flood lets go: back to the idle count.
+        _ = await client.inThreadOfItsOwn { $0.open(1_000, sending: halfPick) }
+        var peak = 0
+        for _ in 0..<60 {
+            peak = max(peak, FloodClient.descriptors(of: pid))
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        client.closeAll()
+        var after = FloodClient.descriptors(of: pid)
+        let settleStart = ContinuousClock.now
+        while after > idle, ContinuousClock.now - settleStart < .seconds(5) {
+            try await Task.sleep(for: .milliseconds(100))
+            after = FloodClient.descriptors(of: pid)
+        }
+        let latencies = picking.stop()
+        let alive = serve.process.isRunning
+        let text = alive ? String(decoding: try await send("GET", serve.base + "/metrics").body, as: UTF8.self) : ""
+        let counters = text.split(separator: "\n").filter { $0.hasPrefix("voxbridge_http_") }.joined(separator: "; ")
+        let sorted = latencies.map(\.milliseconds).sorted()
+        print("""
+            lowered: serve idle \(idle) descriptors, \(held) holding the flood; limit 4096 -> 2048: \(now) descriptors \(fitAfter) later; \
+            peak \(peak) while 1,000 more came; \(after) after the flood let go; alive \(alive); picks \(latencies.count), \
+            non-200 \(picking.failures), p50 \(sorted.isEmpty ? .nan : sorted[sorted.count / 2]) ms, max \(sorted.last ?? .nan) ms; \(counters)
+            """)
+
+        #expect(alive, "serve died (status \(alive ? 0 : serve.process.terminationStatus))")
+        #expect(picking.failures == 0, "picks that did not answer 200")
+        #expect(latencies.count >= 100)
+        #expect(now <= 2_048 - 512 && fitAfter < .seconds(1), "\(now) descriptors \(fitAfter) after the limit was lowered")
+        #expect(peak < 2_048, "the lowered limit was reached")
+        #expect(after <= idle, "back to the idle count after the flood")
+        #expect(text.contains("voxbridge_http_connections_limit 1024"), "\(counters)")
+        #expect(!text.contains("voxbridge_http_connections_shed_total 0\n") && text.contains("voxbridge_http_connections_shed_total "))
+        let log = try String(contentsOfFile: serve.log, encoding: .utf8)
+        #expect(log.contains("file limit now 2048 descriptors: at most 1024 connections (was 3072); closing the"), "\(log)")
+        try caller.close()
+        for server in fleet { await server.stop() }
+    }
+
     /// The fleet servers' state-change lines in a serve log.
     static func stateChanges(in log: String) -> [Substring] {
         ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains("fleet server") && $0.contains(" -> ") }

@@ -29,17 +29,24 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
     /// The URL the other instances reach this one at.
     public let selfURL: String
     private let lease: any LeaseStore
+    private let peerAsking: (any PeerAsking)?
     private let metrics: any ClusterMetrics
     private let clock: C
     private let logger: Logger
     private let shared: Mutex<Shared>
 
     /// A coordinator that has not been to the database yet (role `electing`).
-    public init(configuration: LeaseConfiguration, lease: any LeaseStore, metrics: any ClusterMetrics, logger: Logger, clock: C) {
+    /// - Parameter peerAsking: asks the other members who leads while this instance cannot
+    ///   reach the database; `nil`: it only waits or decides alone then.
+    public init(
+        configuration: LeaseConfiguration, lease: any LeaseStore, peerAsking: (any PeerAsking)? = nil, metrics: any ClusterMetrics,
+        logger: Logger, clock: C
+    ) {
         self.configuration = configuration
         self.clock = clock
         self.selfURL = lease.url
         self.lease = lease
+        self.peerAsking = peerAsking
         self.metrics = metrics
         self.logger = logger
         shared = Mutex(Shared(lease: LeaseState(configuration: configuration, identity: lease.identity, url: lease.url)))
@@ -110,6 +117,17 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
         }
     }
 
+    /// Whether `url` is another current member (seen at the last heartbeat that answered, or
+    /// holding the lease as last read), and whether it holds the lease: who may send this
+    /// instance the members' own calls, and who may release any reservation.
+    public func membership(of url: String) -> (isMember: Bool, leads: Bool) {
+        shared.withLock { shared in
+            guard url != selfURL else { return (false, false) }
+            let leads = shared.lease.lastRow.map { $0.holderURL == url && $0.holder != lease.identity } ?? false
+            return (leads || shared.members.contains { $0.url == url }, leads)
+        }
+    }
+
     /// What `GET /v1/cluster` shows.
     public func status() -> ClusterStatus {
         shared.withLock { shared in
@@ -124,11 +142,11 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
             let membersAge = shared.membersReadAt.map { $0.duration(to: now) } ?? .zero
             return ClusterStatus(
                 role: role.name, selfURL: selfURL, leaderURL: leaderURL, identity: lease.identity,
-                fencing: row?.fencing, leaseHolder: row?.holderURL,
+                fencing: { if case .follower(_, let fencing) = role { fencing } else { row?.fencing } }(), leaseHolder: row?.holderURL,
                 expiresIn: shared.lease.leaseExpiry.map { now.duration(to: $0) },
                 // Only while leading: an ended term would show as negative time.
                 termEndsIn: { if case .leader = role { shared.lease.termEnd.map { now.duration(to: $0) } } else { nil } }(),
-                databaseReachable: !shared.databaseFailing,
+                databaseReachable: !shared.databaseFailing && !shared.lease.isCutOff(now: now),
                 members: shared.members.map { member in
                     ClusterStatus.Member(url: member.url, role: member.role, seenAgo: member.seenAgo + membersAge, isSelf: member.id == lease.identity)
                 })
@@ -142,7 +160,58 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
         await withDiscardingTaskGroup { group in
             group.addTask { await self.runLease() }
             group.addTask { await self.runHeartbeats() }
+            group.addTask { await self.runPeerWatch() }
+            group.addTask { await self.runTicks() }
         }
+    }
+
+    /// Ticks the lease's watch every poll interval, in a loop of its own: asking the peers may
+    /// take up to their 200 ms bound (a member just killed), and a tick that waited for them
+    /// would read as the process having been stopped.
+    func runTicks() async {
+        while !Task.isCancelled {
+            shared.withLock { $0.lease.tick(now: clock.now) }
+            try? await clock.sleep(until: clock.now.advanced(by: configuration.pollInterval), tolerance: nil)
+        }
+    }
+
+    /// Every poll interval: ticks the lease's watch (a gap tells a stopped process from a
+    /// database that does not answer) and, while this instance cannot reach the database, asks
+    /// the others who leads (``askPeers()``); until the task is cancelled.
+    func runPeerWatch() async {
+        while !Task.isCancelled {
+            await askPeers()
+            try? await clock.sleep(until: clock.now.advanced(by: configuration.pollInterval), tolerance: nil)
+        }
+    }
+
+    /// Ticks the lease's watch (``LeaseState/tick(now:)``); then, when the database is out of
+    /// reach (silent for `ttl − safetyMargin`, a round trip failed, or one under way past its
+    /// bound), asks every other member last seen who leads, at once, and
+    /// follows the highest term one of them reports first hand: a leader cut off from the
+    /// database but not from the others then forwards to the new leader instead of waiting for
+    /// a lease it cannot read, or deciding alone beside it.
+    public func askPeers() async {
+        let members: [String]? = shared.withLock { shared in
+            shared.lease.tick(now: clock.now)
+            guard peerAsking != nil else { return nil }
+            guard shared.lease.needsPeers(now: clock.now), !shared.lease.steppedDown else { return nil }
+            var seen: Set<String> = [selfURL]
+            return shared.members.map(\.url).filter { seen.insert($0).inserted }
+        }
+        guard let peerAsking, let members, !members.isEmpty else {
+            reportRole()
+            return
+        }
+        let views = await withTaskGroup(of: PeerView?.self) { group in
+            for member in members { group.addTask { await peerAsking.view(of: member) } }
+            var views: [PeerView] = []
+            for await view in group { if let view { views.append(view) } }
+            return views
+        }
+        guard let best = views.max(by: { $0.fencing < $1.fencing }) else { return }
+        shared.withLock { $0.lease.peerReported(best, now: clock.now) }
+        reportRole()
     }
 
     /// Takes or renews the lease, and follows it, until the task is cancelled (after
@@ -189,16 +258,22 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
     /// keeps the last list.
     func runHeartbeats() async {
         while !Task.isCancelled, !shared.withLock({ $0.lease.steppedDown }) {
-            let roleName = role().name
-            if let members = try? await lease.heartbeat(role: roleName, timeout: configuration.memberTimeout) {
-                shared.withLock { shared in
-                    shared.members = members
-                    shared.membersReadAt = clock.now
-                }
-            }
-            reportRole()
+            await heartbeatRound()
             try? await clock.sleep(until: clock.now.advanced(by: configuration.memberInterval), tolerance: nil)
         }
+    }
+
+    /// One heartbeat: writes this instance's membership row and reads the members (the last
+    /// list is kept when it fails).
+    public func heartbeatRound() async {
+        let roleName = role().name
+        if let members = try? await lease.heartbeat(role: roleName, timeout: configuration.memberTimeout) {
+            shared.withLock { shared in
+                shared.members = members
+                shared.membersReadAt = clock.now
+            }
+        }
+        reportRole()
     }
 
     /// Stops deciding at once and for good, ends the term in the database so another instance
@@ -228,11 +303,11 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
     /// heartbeat, and at every scrape of `/metrics` (a role can change with time alone: a term
     /// that ends, a database silent for too long).
     public func reportRole() {
-        let change: (from: ClusterRole?, to: ClusterRole)? = shared.withLock { shared in
+        let change: (from: ClusterRole?, to: ClusterRole, cutOff: Bool)? = shared.withLock { shared in
             let role = shared.lease.role(now: clock.now)
             guard role != shared.reportedRole else { return nil }
             defer { shared.reportedRole = role }
-            return (shared.reportedRole, role)
+            return (shared.reportedRole, role, shared.lease.isCutOff(now: clock.now))
         }
         guard let change else { return }
         metrics.setClusterRole(change.to.name, fencing: { if case .leader(let f) = change.to { f } else { nil } }())
@@ -240,7 +315,11 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
         case .leader(let fencing):
             logger.notice("cluster: this instance leads (lease term \(fencing)); picks and releases are decided here")
         case .follower(let leaderURL, let fencing):
-            logger.info("cluster: following \(leaderURL) (lease term \(fencing)); picks and releases are forwarded to it")
+            if change.cutOff {
+                logger.warning("cluster: PostgreSQL is out of reach; following \(leaderURL) (lease term \(fencing)), as the other members report it; picks and releases are forwarded to it")
+            } else {
+                logger.info("cluster: following \(leaderURL) (lease term \(fencing)); picks and releases are forwarded to it")
+            }
         case .electing:
             if change.from != nil { logger.info("cluster: no instance leads; the lease is taken when it lapses") }
         case .degraded:

@@ -1,3 +1,4 @@
+import Foundation
 import AsyncHTTPClient
 import HTTPTypes
 import NIOCore
@@ -51,8 +52,8 @@ public final class ClusterForwarder: Sendable {
     ///   - selfURL: this instance's `--advertise-url`, sent in ``forwardedHeader``.
     ///   - timeout: bound on one forward: the longest a leader may take to answer a pick that
     ///     waits for probes, and then some.
-    ///   - memberToken: the bearer token sent with the batches to the members, when the
-    ///     service has one.
+    ///   - memberToken: the bearer token sent with the batches to the members: the cluster
+    ///     secret, which callers do not have.
     public init(selfURL: String, timeout: Duration, memberToken: String? = nil) {
         var settings = HTTPClient.Configuration()
         // Up to 256 connections to the leader: one per pick in flight at the bench's rates, so a
@@ -94,7 +95,7 @@ public final class ClusterForwarder: Sendable {
         return Answer(status: HTTPResponse.Status(code: Int(response.status.code)), headers: headers, body: bytes)
     }
 
-    /// POSTs `json` to `path` on `url` (a member), with the member token as bearer when given.
+    /// POSTs `json` to `path` on `url` (a member), with the cluster secret as bearer when given.
     /// - Returns: Whether it answered 2xx.
     func post(_ path: String, json: ByteBuffer, to url: String) async throws -> Bool {
         var outbound = HTTPClientRequest(url: url + path)
@@ -108,6 +109,27 @@ public final class ClusterForwarder: Sendable {
         let response = try await http.execute(outbound, timeout: .milliseconds(500))
         _ = try await response.body.collect(upTo: 1 << 16)
         return (200..<300).contains(response.status.code)
+    }
+
+    /// A member's `GET /v1/cluster`, read back into a ``ClusterStatus`` (its members left out).
+    /// A member that does not answer within 200 ms is taken as out of reach: the question is
+    /// asked again every poll interval.
+    func clusterStatus(of member: String) async throws -> ClusterStatus? {
+        var outbound = HTTPClientRequest(url: member + "/v1/cluster")
+        if let token = memberToken { outbound.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let response = try await http.execute(outbound, timeout: .milliseconds(200))
+        let body = try await response.body.collect(upTo: 1 << 16)
+        guard response.status == .ok,
+            let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
+            let role = object["role"] as? String
+        else { return nil }
+        let lease = object["lease"] as? [String: Any] ?? [:]
+        func duration(_ key: String) -> Duration? { (lease[key] as? Double).map { .microseconds(Int64($0 * 1_000)) } }
+        return ClusterStatus(
+            role: role, selfURL: object["self"] as? String, leaderURL: object["leader"] as? String,
+            fencing: (lease["fencing"] as? NSNumber)?.int64Value, leaseHolder: lease["holder"] as? String,
+            expiresIn: duration("expires_in_ms"), termEndsIn: duration("term_ends_in_ms"),
+            databaseReachable: object["database_reachable"] as? Bool ?? false, members: [])
     }
 
     /// Closes the pool.

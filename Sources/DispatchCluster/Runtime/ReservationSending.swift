@@ -13,3 +13,11 @@ extension ClusterForwarder: ReservationSending {
         (try? await post(ReservationChange.path, json: batch, to: member)) == true
     }
 }
+
+extension ClusterForwarder: PeerAsking {
+    /// `GET /v1/cluster` on the member, with the cluster secret, bounded by 200 ms.
+    public func view(of member: String) async -> PeerView? {
+        guard let status = try? await clusterStatus(of: member) else { return nil }
+        return PeerView(status)
+    }
+}
