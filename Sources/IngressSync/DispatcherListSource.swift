@@ -49,23 +49,26 @@ public final class DispatcherListSource: IngressListSource {
         try? await http.shutdown()
     }
 
-    /// Fetches `GET /v1/fleet` once, from the first dispatcher that answers.
+    /// Fetches `GET /v1/fleet` once, from the first dispatcher that answers; the source is not
+    /// used afterwards (its connections are closed).
     public func fetchOnce() async throws -> IngressList {
-        defer { Task { try? await http.shutdown() } }
         var failures: [String] = []
-        for dispatcher in dispatchers {
+        var found: IngressList?
+        for dispatcher in dispatchers where found == nil {
             do {
                 var request = HTTPClientRequest(url: dispatcher + "/v1/fleet")
                 if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
                 let response = try await http.execute(request, timeout: .seconds(5))
                 let body = try await response.body.collect(upTo: 8 << 20)
                 guard response.status == .ok else { throw SourceError("HTTP \(response.status.code)") }
-                return try Self.list(from: Data(body.readableBytesView))
+                found = try Self.list(from: Data(body.readableBytesView))
             } catch {
                 failures.append("\(dispatcher): \(error)")
             }
         }
-        throw SourceError("no dispatcher answers GET /v1/fleet: \(failures.joined(separator: "; "))")
+        try? await http.shutdown()
+        guard let found else { throw SourceError("no dispatcher answers GET /v1/fleet: \(failures.joined(separator: "; "))") }
+        return found
     }
 
     private func follow(_ dispatcher: String) async throws {
