@@ -324,7 +324,8 @@ final class UnixSocketListener: @unchecked Sendable {
             .write(toFile: path, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        process.arguments = ["verify", path]
+        // The unit names its man page; a build machine need not have man or the page installed.
+        process.arguments = ["verify", "--man=no", path]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
