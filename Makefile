@@ -32,13 +32,14 @@ run: build
 ## test: the whole test suite with a private PostgreSQL server (scripts/with-postgres.sh installs
 ## Debian's postgresql when missing, starts it on a free loopback port, stops it afterwards); the
 ## suites that time the service run afterwards, one test at a time: several `serve` processes
-## against PostgreSQL (propagation latency, outage under 200 picks/s) and the operator page's
-## event stream (an event at least every second). Run beside the rest of the suite on a 2-core
+## against PostgreSQL (propagation latency, outage under 200 picks/s), the operator page's
+## event stream (an event at least every second), the ingress sync against Debian's HAProxy
+## (installed when missing; UP within 2 s) and the store's 100 ms bound. Run beside the rest of the suite on a 2-core
 ## machine they would time the machine, not the service (CI once saw a 2.2 s gap between two
 ## events). Then the 20,000-connection flood against a release build (flood-test), on its own
 ## for the same reason; the Python client's tests against the debug binaries `swift test` built,
 ## a short schemathesis pass against the built service, then the operator's page in a real browser.
-TIMED_TESTS = VoxBridgeDispatchTests\.(ClusterTests|ClusterLeaseTests|PostgresOutageTests|FleetEventStreamTests|FleetStateCommandTests)|IngressSyncTests\.IngressHAProxyTests
+TIMED_TESTS = VoxBridgeDispatchTests\.(ClusterTests|ClusterLeaseTests|PostgresOutageTests|FleetEventStreamTests|FleetStateCommandTests)|IngressSyncTests\.IngressHAProxyTests|SettingsStoreTests\.PostgresSessionTimeoutTests
 test: deps haproxy-deps
 	scripts/with-postgres.sh sh -c '$(SWIFT) test --skip "$(TIMED_TESTS)" && $(SWIFT) test --skip-build --no-parallel --filter "$(TIMED_TESTS)"'
 	$(MAKE) flood-test
