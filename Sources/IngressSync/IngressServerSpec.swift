@@ -36,9 +36,7 @@ public struct IngressServerSpec: Sendable, Equatable {
     }
 
     /// Whether the host is an IP address (no SNI is sent for one).
-    public var hostIsAddress: Bool {
-        host.contains(":") || host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." }
-    }
+    public var hostIsAddress: Bool { AddressResolver.isAddress(host) }
 
     /// The specs for a list and its operator states (`active`, `draining`, `maintenance` by URL;
     /// absent: active), one per host and port, in list order. Entries that are not http(s) URLs
