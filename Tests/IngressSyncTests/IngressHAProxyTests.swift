@@ -42,7 +42,7 @@ struct IngressHAProxyTests {
         _ = try world.sync(haproxy, extra: ["--up-timeout-ms", "2000"])
         for url in healthy { try world.fleet("add", url) }
         try world.waitUntil(.seconds(10), "both UP") { try healthy.allSatisfy { try haproxy.stat()[IngressTestWorld.name($0)]?.status == "UP" } }
-        let silentPort = try LoopbackSocket.freePort()
+        let silentPort = try IngressTestWorld.portForLater()
         let silent = "http://127.0.0.1:\(silentPort)"
         let name = IngressTestWorld.name(silent)
         try world.fleet("add", silent)

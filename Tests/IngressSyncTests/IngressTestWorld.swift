@@ -21,6 +21,29 @@ final class IngressTestWorld: @unchecked Sendable {
         }
     }
 
+    /// A port for a sim server started later on it: it and the next one (the sim's control port)
+    /// free, below the kernel's ephemeral range, so no outgoing connection takes it meanwhile.
+    static func portForLater() throws -> Int {
+        for _ in 0..<200 {
+            let port = Int.random(in: 20_000..<32_000)
+            let sockets = [port, port + 1].map { candidate -> Int32 in
+                let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = in_port_t(UInt16(candidate).bigEndian)
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                let bound = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                if bound != 0 { Glibc.close(descriptor); return -1 }
+                return descriptor
+            }
+            sockets.filter { $0 >= 0 }.forEach { Glibc.close($0) }
+            if !sockets.contains(-1) { return port }
+        }
+        throw IngressTestFailure(description: "no free pair of ports below the ephemeral range")
+    }
+
     /// `ingress sync` on `haproxy`'s backend, following the store file (or `source`).
     func sync(_ haproxy: HAProxyTestServer, source: [String]? = nil, extra: [String] = [], environment: [String: String] = [:]) throws -> ChildProcess {
         let arguments = ["ingress", "sync"] + options(haproxy, source: source) + extra
