@@ -18,6 +18,9 @@ extension ClusterBench {
         var picked: ContinuousClock.Instant?
         /// The lease term the pick was decided under.
         var term: Int64?
+        /// The instance that decided the pick (`VoxBridge-Decided-By`), and the one that answered it.
+        var decidedBy: String?
+        var answeredBy: String?
         var failure: String?
         /// No instance answered the pick (as opposed to an answer such as `no_capacity`).
         var unanswered = false

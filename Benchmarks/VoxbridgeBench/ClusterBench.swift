@@ -81,8 +81,10 @@ struct ClusterBench: Sendable {
     }
 
     /// `GET /v1/cluster` of `url`, or `nil` when it does not answer.
+    /// (It answers in a millisecond or two: a view that takes half a second counts as no answer,
+    /// so that one stalled request cannot hold up the measure of a settle.)
     private func view(_ url: String) async -> [String: Any]? {
-        try? await http.send(.GET, url + "/v1/cluster").json
+        try? await http.send(.GET, url + "/v1/cluster", timeout: .milliseconds(500)).json
     }
 
     /// Waits (at most `limit`) until one of `urls` leads, the others follow it, and each lists

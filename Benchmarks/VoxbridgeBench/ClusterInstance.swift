@@ -4,7 +4,8 @@ import Foundation
 /// or alone (its own SQLite file: the naive alternative), on a free loopback port.
 final class ClusterInstance: Sendable {
     let child: ChildProcess
-    /// `http://127.0.0.1:PORT`, also its `--advertise-url` in a cluster.
+    /// `http://127.0.0.1:PORT`, also its `--advertise-url` in a cluster (the proxy's port when
+    /// one stands in front of it).
     let url: String
     let arguments: [String]
     let executable: String
@@ -19,10 +20,14 @@ final class ClusterInstance: Sendable {
     /// What the bench's members send each other (a cluster member needs one).
     static let environment = ["VOXBRIDGE_CLUSTER_SECRET": "cluster-secret-of-the-bench"]
 
-    /// Starts one instance; `store` set: it joins the cluster on that database.
-    static func start(executable: String, store: String?, database: String) async throws -> ClusterInstance {
-        let port = try FreePort.take()
-        let url = "http://127.0.0.1:\(port)"
+    /// Starts one instance; `store` set: it joins the cluster on that database. `port` and
+    /// `advertiseURL` set: it listens on that port and is known (to the members and the callers)
+    /// by that URL, a proxy's in front of it.
+    static func start(
+        executable: String, store: String?, database: String, port chosenPort: Int? = nil, advertiseURL: String? = nil
+    ) async throws -> ClusterInstance {
+        let port = try chosenPort ?? FreePort.take()
+        let url = advertiseURL ?? "http://127.0.0.1:\(port)"
         var arguments = ["serve", "--host", "127.0.0.1", "--port", String(port)]
         if let store {
             arguments += ["--store", store, "--advertise-url", url]

@@ -43,14 +43,14 @@ final class LoopbackHTTP: Sendable {
     }
 
     /// Sends one request and reads the whole answer (at most 1 MiB).
-    func send(_ method: Method, _ url: String, json body: String? = nil) async throws -> Answer {
+    func send(_ method: Method, _ url: String, json body: String? = nil, timeout bound: TimeAmount? = nil) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
         request.method = .init(rawValue: method.rawValue)
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))
         }
-        let response = try await client.execute(request, timeout: timeout)
+        let response = try await client.execute(request, timeout: bound ?? timeout)
         let buffer = try await response.body.collect(upTo: 1 << 20)
         return Answer(status: Int(response.status.code), body: buffer)
     }

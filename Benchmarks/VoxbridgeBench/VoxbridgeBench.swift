@@ -1,4 +1,5 @@
 import ArgumentParser
+import DispatchTestSupport
 import Foundation
 import LoadKit
 
@@ -141,12 +142,19 @@ struct VoxbridgeBench: AsyncParsableCommand {
     /// Runs the cluster scenario `name` (or all), printing each report; `--write-doc` puts them
     /// in the section "## Cluster scenarios (make bench-cluster)".
     private func runCluster(_ name: String, binaries: Binaries, http: LoopbackHTTP, progress: ProgressPrinter) async throws {
-        guard let store else { throw ValidationError("--cluster needs --store postgres://USER@HOST:PORT/DB (make bench-cluster starts one)") }
         let names = name == "all" ? ClusterBench.scenarios : [name]
         guard names.allSatisfy({ ClusterBench.scenarios.contains($0) || $0 == "nemesis" }) else {
-            throw ValidationError("unknown cluster scenario \(name); one of \(ClusterBench.scenarios.joined(separator: ", ")), all")
+            throw ValidationError("unknown cluster scenario \(name); one of \(ClusterBench.scenarios.joined(separator: ", ")), all, nemesis")
         }
-        var bench = ClusterBench(binaries: binaries, http: http, store: store, progress: progress)
+        // The nemesis runs a PostgreSQL of its own, which it stops and starts: as root.
+        if names == ["nemesis"] {
+            guard PrivatePostgresServer.canRun else {
+                throw ValidationError("the nemesis starts, stops and restarts a PostgreSQL of its own: run it as root with Debian's postgresql installed (make nemesis)")
+            }
+        } else if store == nil {
+            throw ValidationError("--cluster needs --store postgres://USER@HOST:PORT/DB (make bench-cluster starts one)")
+        }
+        var bench = ClusterBench(binaries: binaries, http: http, store: store ?? "", progress: progress)
         bench.duration = duration
         bench.rate = rate
         bench.seed = ProcessInfo.processInfo.environment["SEED"].flatMap { UInt64($0) }
@@ -156,6 +164,7 @@ struct VoxbridgeBench: AsyncParsableCommand {
             let report = try await bench.run(scenario)
             print(report + "\n")
             reports.append(report)
+            if scenario == "nemesis", !report.contains("targets held") { throw ExitCode.failure }
             // The lease and the membership rows of the stopped instances lapse meanwhile.
             try await Task.sleep(for: .seconds(1))
         }

@@ -78,7 +78,8 @@ public final class DispatchClient: Sendable {
         }
         return DispatchPick(
             server: pick.server, reservationID: pick.reservation_id, available: pick.available,
-            workers: pick.workers, elapsedMilliseconds: pick.elapsed_ms, instance: answer.instance, leaseTerm: answer.leaseTerm)
+            workers: pick.workers, elapsedMilliseconds: pick.elapsed_ms, instance: answer.instance, leaseTerm: answer.leaseTerm,
+            decidedBy: answer.decidedBy)
     }
 
     /// Gives a reservation back (`POST /v1/release`): the call was not placed on `pick.server`,
@@ -158,6 +159,7 @@ public final class DispatchClient: Sendable {
         var status: Int
         var body: Data
         var leaseTerm: Int64?
+        var decidedBy: String?
     }
 
     /// POSTs `body` to `path` on the instances in turn, from `startingAt` (or the preferred
@@ -191,7 +193,9 @@ public final class DispatchClient: Sendable {
                 }
                 preferredInstance.withLock { $0 = index }
                 let term = response.headers.first(name: "VoxBridge-Lease-Term").flatMap { Int64($0) }
-                return Answer(instance: instance, status: status, body: bytes, leaseTerm: term)
+                return Answer(
+                    instance: instance, status: status, body: bytes, leaseTerm: term,
+                    decidedBy: response.headers.first(name: "VoxBridge-Decided-By"))
             } catch {
                 if Task.isCancelled { throw CancellationError() }
                 failures.append(InstanceFailure(instance: instance, reason: Self.reason(error)))

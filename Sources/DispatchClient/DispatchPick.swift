@@ -20,13 +20,18 @@ public struct DispatchPick: Sendable, Equatable {
     /// older one (a term starts whenever the lease is taken, also by the same instance again).
     /// `nil` from an instance that decides alone.
     public var leaseTerm: Int64?
+    /// In a cluster, the instance that decided the pick (the `VoxBridge-Decided-By` header, an
+    /// `--advertise-url`): the leader, or the answering instance when it decided alone. `nil`
+    /// outside a cluster.
+    public var decidedBy: String?
 
     /// A pick as the dispatcher answered it.
     public init(
         server: String, reservationID: String, available: Int, workers: Int,
-        elapsedMilliseconds: Double, instance: String, leaseTerm: Int64? = nil
+        elapsedMilliseconds: Double, instance: String, leaseTerm: Int64? = nil, decidedBy: String? = nil
     ) {
         self.leaseTerm = leaseTerm
+        self.decidedBy = decidedBy
         self.server = server
         self.reservationID = reservationID
         self.available = available

@@ -113,7 +113,8 @@ public final class DispatchMetrics: ConnectionMetrics, ClusterMetrics {
     }
 
     /// Counts one pick or release forwarded to the leader (`voxbridge_cluster_forwards_total`):
-    /// `ok`, `unreachable`, `not_leader` or `leader_changed` (abandoned: another instance leads now).
+    /// `ok`, `unreachable`, `not_leader` or `leader_changed` (abandoned: another instance leads now);
+    /// `relayed` or `relay_failed` when sent through another member around a leader out of reach.
     public func recordForward(result: String) {
         clusterCounter("voxbridge_cluster_forwards_total", result: result).increment()
     }

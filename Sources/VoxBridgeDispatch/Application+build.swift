@@ -129,6 +129,9 @@ func buildRouter(
             } else if !coordinator.status().databaseReachable {
                 reasons.append("cluster database unreachable: picks and releases go to the leader the other members report")
             }
+            if case .forward(let leader) = coordinator.route(), coordinator.isUnreachable(leader) {
+                reasons.append("cluster leader \(leader) out of reach from here: picks and releases are relayed through the other members")
+            }
         }
         let body: JSONValue = reasons.isEmpty
             ? .object(["status": .string("ok")])

@@ -21,11 +21,14 @@ final class ClusterParts: Sendable {
     let path: ClusterPath<ContinuousClock>
     /// Sends this instance's decisions to the other members.
     let replicator: ReservationReplicator<ContinuousClock>
+    /// This instance's `--advertise-url`, named on the picks it decides.
+    let selfURL: String
 
     private init(
         coordinator: ClusterCoordinator<ContinuousClock>, forwarder: ClusterForwarder, path: ClusterPath<ContinuousClock>,
-        replicator: ReservationReplicator<ContinuousClock>
+        replicator: ReservationReplicator<ContinuousClock>, selfURL: String
     ) {
+        self.selfURL = selfURL
         self.coordinator = coordinator
         self.forwarder = forwarder
         self.path = path
@@ -60,7 +63,7 @@ final class ClusterParts: Sendable {
         return ClusterParts(
             coordinator: coordinator, forwarder: forwarder,
             path: ClusterPath(coordinator: coordinator, forwarder: forwarder, metrics: metrics, clock: clock),
-            replicator: replicator)
+            replicator: replicator, selfURL: advertiseURL)
     }
 
     /// Answers a pick or a release through the cluster: `decide` here while this instance
@@ -80,7 +83,8 @@ final class ClusterParts: Sendable {
                            headers: [ClusterForwarder.notLeaderHeader: leader ?? ""])
         } catch ClusterPathError.noLeader {
             throw APIError(status: .serviceUnavailable, code: "no_leader",
-                           message: "no instance of the cluster leads just now (a takeover is under way); try again")
+                           message: "no instance of the cluster leads just now (a takeover is under way); try again",
+                           headers: [ClusterForwarder.notLeaderHeader: ""])
         }
     }
 

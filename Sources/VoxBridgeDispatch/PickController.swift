@@ -42,6 +42,7 @@ struct PickController: Sendable {
         case .picked(let pick):
             var headers: HTTPFields = [.contentType: Self.answerContentType]
             if let fencing { headers[ClusterForwarder.fencingHeader] = String(fencing) }
+            if let cluster = runtime.cluster { headers[ClusterForwarder.deciderHeader] = cluster.selfURL }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: Self.answerBody(for: pick, elapsed: decision.elapsed)))
         case .fleetEmpty:
             throw APIError(status: .serviceUnavailable, code: "fleet_empty",

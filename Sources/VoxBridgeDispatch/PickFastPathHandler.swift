@@ -101,6 +101,7 @@ final class PickFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     .date: date.current(),
                 ])
                 if let fencing { head.headerFields[ClusterForwarder.fencingHeader] = String(fencing) }
+                if let cluster = runtime.cluster { head.headerFields[ClusterForwarder.deciderHeader] = cluster.selfURL }
                 context.write(wrapOutboundOut(.head(head)), promise: nil)
                 context.write(wrapOutboundOut(.body(body)), promise: nil)
                 context.write(wrapOutboundOut(.end(nil)), promise: nil)

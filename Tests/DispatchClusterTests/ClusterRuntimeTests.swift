@@ -240,6 +240,80 @@ struct ClusterRuntimeTests {
         #expect(run.b.route() == .decide(fencing: 2))
     }
 
+    @Test("a leader alive but out of one follower's reach: after a takeover's wait the pick is relayed through another member, the next ones at once, until the leader answers again")
+    func unreachableLeaderIsRelayedAround() async throws {
+        let world = ClusterWorld()
+        let peers = WorldPeers()
+        let (a, _) = world.instance("a")
+        let (b, _) = world.instance("b")
+        let (follower, _) = world.instance("f", peers: peers)
+        peers.add([a, b])
+        await a.leaseRound()
+        await b.leaseRound()
+        await follower.leaseRound()
+        for instance in [a, b, follower] { await instance.heartbeatRound() }
+        peers.cutOff.withLock { $0 = ["http://a"] }
+        #expect(follower.route() == .forward(leaderURL: "http://a"))
+
+        let forwarder = ScriptedForwarder(["http://a": .unreachable, "http://b": .answer])
+        let path = ClusterPath(coordinator: follower, forwarder: forwarder, metrics: world.metrics, clock: world.clock)
+        let answer = Mutex<String?>(nil)
+        let request = Task {
+            let text = try await path.answer(Self.pick, body: ByteBuffer(), decide: { _ in "decided by f" }) { String(buffer: $0.body) }
+            answer.withLock { $0 = text }
+        }
+        defer { request.cancel() }
+        // a renews its lease all along: it is alive, only out of f's reach.
+        let answered = await world.driveRounds([a, b, follower], until: { answer.withLock { $0 } != nil })
+        #expect(answered)
+        #expect(answer.withLock { $0 } == "relayed by http://b")
+        #expect(forwarder.sent.withLock { $0 } == ["http://a", "relay:http://b"])
+        #expect(a.route() == .decide(fencing: 1), "a still leads, under its first term")
+        #expect(follower.isUnreachable("http://a"))
+
+        // The next pick goes through b at once, without trying a again.
+        let next = try await path.answer(Self.pick, body: ByteBuffer(), decide: { _ in "decided by f" }) { String(buffer: $0.body) }
+        #expect(next == "relayed by http://b")
+        #expect(forwarder.sent.withLock { $0 } == ["http://a", "relay:http://b", "relay:http://b"])
+        #expect(world.metrics.forwards.withLock { $0 } == ["unreachable", "relayed", "relayed"])
+
+        // Still out of reach: it stays so; once a answers a question again, f forgets it.
+        await follower.recheckUnreachableLeader()
+        #expect(follower.isUnreachable("http://a"))
+        peers.cutOff.withLock { $0 = [] }
+        await follower.recheckUnreachableLeader()
+        #expect(!follower.isUnreachable("http://a"))
+    }
+
+    @Test("a request relayed to a member is never relayed again: out of reach there too, it waits and ends with no leader")
+    func relayedRequestIsNotRelayedAgain() async throws {
+        let world = ClusterWorld()
+        let (a, _) = world.instance("a")
+        let (b, _) = world.instance("b")
+        let (member, _) = world.instance("m")
+        await a.leaseRound()
+        await b.leaseRound()
+        await member.leaseRound()
+        for instance in [a, b, member] { await instance.heartbeatRound() }
+        let forwarder = ScriptedForwarder(["http://a": .unreachable, "http://b": .answer])
+        let path = ClusterPath(coordinator: member, forwarder: forwarder, metrics: world.metrics, clock: world.clock)
+        var relayed = Self.pick
+        relayed.headerFields[ClusterForwarder.relayedHeader] = "http://f"
+        let outcome = Mutex<String?>(nil)
+        let request = Task {
+            do {
+                _ = try await path.answer(relayed, body: ByteBuffer(), decide: { _ in "decided by m" }) { String(buffer: $0.body) }
+                outcome.withLock { $0 = "answered" }
+            } catch {
+                outcome.withLock { $0 = "\(error)" }
+            }
+        }
+        defer { request.cancel() }
+        #expect(await world.driveRounds([a, b, member], until: { outcome.withLock { $0 } != nil }))
+        #expect(outcome.withLock { $0 } == "\(ClusterPathError.noLeader)")
+        #expect(forwarder.sent.withLock { $0 }.allSatisfy { $0 == "http://a" }, "only ever to the leader: \(forwarder.sent.withLock { $0 })")
+    }
+
     @Test("the replicator's outbox per member: a frozen member delays nobody else's batches")
     func frozenMemberDelaysNobody() async throws {
         let world = ClusterWorld()

@@ -134,6 +134,14 @@ final class ScriptedForwarder: LeaderForwarding {
             throw CancellationError()
         }
     }
+
+    /// A relay through `member`, recorded as `relay:` and the member's URL; the member answers as
+    /// its behaviour says.
+    func relay(_ head: HTTPRequest, body: ByteBuffer, through member: String) async throws -> ClusterForwarder.Answer {
+        sent.withLock { $0.append("relay:" + member) }
+        guard behaviours[member] == .answer else { throw MemoryLeaseStore.Unreachable() }
+        return ClusterForwarder.Answer(status: .ok, headers: [:], body: ByteBuffer(string: "relayed by \(member)"))
+    }
 }
 
 /// The other members' first-hand views, read from their coordinators (``PeerView/init(_:)``),

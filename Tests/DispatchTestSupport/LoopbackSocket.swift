@@ -27,7 +27,8 @@ public enum LoopbackSocket {
 
     /// A TCP socket bound to 127.0.0.1 port 0, and the port it got.
     private static func bound(reuseAddress: Bool) throws -> (descriptor: Int32, port: Int) {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // Close-on-exec: the tests start child processes, which must not inherit it.
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw TestServerError.socket(errno) }
         if reuseAddress {
             var one: Int32 = 1

@@ -135,6 +135,8 @@ public final class TestHTTPServer: Sendable {
     private func acceptLoop() {
         while true {
             let fd = accept(listenFD, nil, nil)
+            // Close-on-exec: a child process the test starts must not inherit the connection.
+            if fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
             if fd < 0 {
                 if errno == EINTR { continue }
                 return

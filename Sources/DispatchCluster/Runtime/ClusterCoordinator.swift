@@ -22,6 +22,10 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
         var reportedRole: ClusterRole?
         /// Whether the last round trip failed (to log a failure once, and its end once).
         var databaseFailing = false
+        /// A leader that still holds the lease but that this instance cannot reach (a forward
+        /// to it failed, and it still led after a takeover's wait): requests go to it through
+        /// the other members until it answers a question again.
+        var unreachableLeader: String?
     }
 
     /// The lease's timing.
@@ -92,6 +96,40 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
             return shared.sleep
         }
         sleep?.cancel()
+    }
+
+    /// `leaderURL` still leads after a forward to it failed and a takeover's wait: it is alive,
+    /// but not reachable from here (a one-way or partial partition). Until it answers a question
+    /// again (``runPeerWatch()`` asks every poll interval), ``isUnreachable(_:)`` says so and the
+    /// request path relays through the other members.
+    public func leaderIsAliveButUnreachable(_ leaderURL: String) {
+        let changed = shared.withLock { shared in
+            defer { shared.unreachableLeader = leaderURL }
+            return shared.unreachableLeader != leaderURL
+        }
+        if changed { logger.warning("cluster: cannot reach the leader \(leaderURL), which still holds the lease; relaying through the other members") }
+    }
+
+    /// Whether `leaderURL` was found alive but out of reach from here, and has not answered since.
+    public func isUnreachable(_ leaderURL: String) -> Bool {
+        shared.withLock { $0.unreachableLeader == leaderURL }
+    }
+
+    /// Asks the leader found out of reach whether it answers again; forgets it once it does, or
+    /// once another instance leads. ``runPeerWatch()`` calls it every poll interval.
+    public func recheckUnreachableLeader() async {
+        let leader: String? = shared.withLock { shared in
+            guard let unreachable = shared.unreachableLeader else { return nil }
+            if case .follower(let current, _) = shared.lease.role(now: clock.now), current == unreachable { return unreachable }
+            shared.unreachableLeader = nil
+            return nil
+        }
+        guard let leader, let peerAsking, await peerAsking.view(of: leader) != nil else { return }
+        let cleared = shared.withLock { shared in
+            defer { if shared.unreachableLeader == leader { shared.unreachableLeader = nil } }
+            return shared.unreachableLeader == leader
+        }
+        if cleared { logger.notice("cluster: the leader \(leader) answers again; forwarding to it directly") }
     }
 
     /// Waits, at most `timeout`, until the route is neither ``ClusterRoute/wait`` nor a forward
@@ -181,6 +219,7 @@ public final class ClusterCoordinator<C: Clock>: Sendable where C.Duration == Du
     func runPeerWatch() async {
         while !Task.isCancelled {
             await askPeers()
+            await recheckUnreachableLeader()
             try? await clock.sleep(until: clock.now.advanced(by: configuration.pollInterval), tolerance: nil)
         }
     }

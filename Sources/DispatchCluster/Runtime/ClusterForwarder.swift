@@ -15,6 +15,13 @@ public final class ClusterForwarder: Sendable {
     public static let forwardedHeader = HTTPField.Name("VoxBridge-Forwarded-By")!
     /// The lease term a pick was decided under, on the pick's answer.
     public static let fencingHeader = HTTPField.Name("VoxBridge-Lease-Term")!
+    /// The `--advertise-url` of the instance that decided a pick, on the pick's answer: the
+    /// leader's when forwarded, the answering instance's own when it decided alone.
+    public static let deciderHeader = HTTPField.Name("VoxBridge-Decided-By")!
+    /// Marks a request a member relayed because it could not reach the leader; its value is that
+    /// member's URL. The receiver routes it as its own (it may forward it to the leader once),
+    /// but never relays it again.
+    public static let relayedHeader = HTTPField.Name("VoxBridge-Relayed-By")!
 
     /// The leader's answer.
     public struct Answer: Sendable {
@@ -78,13 +85,22 @@ public final class ClusterForwarder: Sendable {
     /// - Throws: when the leader cannot be reached or does not answer within the timeout; the
     ///   caller then asks the database who leads.
     public func forward(_ head: HTTPRequest, body: ByteBuffer, to leaderURL: String) async throws -> Answer {
+        try await send(head, body: body, to: leaderURL, marked: Self.forwardedHeader)
+    }
+
+    /// Sends a request to another member, marked ``relayedHeader``, for it to route as its own.
+    public func relay(_ head: HTTPRequest, body: ByteBuffer, through member: String) async throws -> Answer {
+        try await send(head, body: body, to: member, marked: Self.relayedHeader)
+    }
+
+    private func send(_ head: HTTPRequest, body: ByteBuffer, to url: String, marked marker: HTTPField.Name) async throws -> Answer {
         let path = head.path.map { $0.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? $0 } ?? "/"
-        var outbound = HTTPClientRequest(url: leaderURL + path)
+        var outbound = HTTPClientRequest(url: url + path)
         outbound.method = HTTPMethod(rawValue: head.method.rawValue)
         for name in [HTTPField.Name.authorization, .contentType] {
             if let value = head.headerFields[name] { outbound.headers.add(name: name.rawName, value: value) }
         }
-        outbound.headers.add(name: Self.forwardedHeader.rawName, value: selfURL)
+        outbound.headers.add(name: marker.rawName, value: selfURL)
         outbound.body = .bytes(body)
         let response = try await http.execute(outbound, timeout: Self.timeAmount(timeout))
         let bytes = try await response.body.collect(upTo: Self.maximumAnswerBytes)

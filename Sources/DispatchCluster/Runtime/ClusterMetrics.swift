@@ -4,7 +4,8 @@ public protocol ClusterMetrics: Sendable {
     /// This instance's role now (`leader`, `follower`, `degraded`) and the term it leads under.
     func setClusterRole(_ role: String, fencing: Int64?)
     /// One pick or release forwarded to the leader: `ok`, `unreachable`, `not_leader` or
-    /// `leader_changed` (abandoned: another instance leads now).
+    /// `leader_changed` (abandoned: another instance leads now); `relayed` or `relay_failed`
+    /// when sent through another member around a leader out of reach.
     func recordForward(result: String)
     /// One batch of reservations sent to a member (`sent`, `failed`), or changes dropped from a
     /// full queue (`dropped`).

@@ -11,6 +11,11 @@ import NIOCore
 /// - A request that was itself forwarded is never forwarded again: an instance that gets one
 ///   and does not lead answers 503 `not_leader` (``ClusterPathError/notLeader(leader:)``), and
 ///   the follower that sent it looks again.
+/// - A leader that still leads after a failed forward and a takeover's wait is alive but out of
+///   reach from here (a one-way or partial partition): the request is relayed through another
+///   member, which routes it as its own, and so are the next ones until the leader answers a
+///   question again (``ClusterCoordinator/isUnreachable(_:)``). A relayed request is never
+///   relayed again.
 /// - The leader's answers, errors included, are given back as they came.
 public struct ClusterPath<C: Clock>: Sendable where C.Duration == Duration {
     /// Whom to ask where a request goes.
@@ -51,6 +56,7 @@ public struct ClusterPath<C: Clock>: Sendable where C.Duration == Duration {
         relay: (ClusterForwarder.Answer) -> Answer
     ) async throws -> Answer {
         let forwarded = head.headerFields[ClusterForwarder.forwardedHeader] != nil
+        let mayRelay = !forwarded && head.headerFields[ClusterForwarder.relayedHeader] == nil
         var route = coordinator.route()
         for _ in 0..<4 {
             switch route {
@@ -59,6 +65,9 @@ public struct ClusterPath<C: Clock>: Sendable where C.Duration == Duration {
                 route = coordinator.route()
             case .forward(let leaderURL):
                 if forwarded { throw ClusterPathError.notLeader(leader: leaderURL) }
+                if mayRelay, coordinator.isUnreachable(leaderURL), let answer = await relayAround(leaderURL, head, body: body) {
+                    return relay(answer)
+                }
                 switch await forward(head, body: body, to: leaderURL) {
                 case .answered(let answer) where !answer.isNotLeader:
                     metrics.recordForward(result: "ok")
@@ -76,6 +85,11 @@ public struct ClusterPath<C: Clock>: Sendable where C.Duration == Duration {
                 }
                 coordinator.leaderUnreachable(leaderURL)
                 route = await coordinator.routeAfterWaiting(atMost: takeoverWait, avoiding: leaderURL)
+                if mayRelay, route == .forward(leaderURL: leaderURL) {
+                    // A dead leader's lease would have lapsed and been taken by now: it is alive.
+                    coordinator.leaderIsAliveButUnreachable(leaderURL)
+                    if let answer = await relayAround(leaderURL, head, body: body) { return relay(answer) }
+                }
             case .wait:
                 if forwarded { throw ClusterPathError.notLeader(leader: nil) }
                 route = await coordinator.routeAfterWaiting(atMost: takeoverWait, avoiding: nil)
@@ -84,6 +98,25 @@ public struct ClusterPath<C: Clock>: Sendable where C.Duration == Duration {
         // The last wait may have found a decider.
         if case .decide(let fencing) = route, let response = try await decide(fencing) { return response }
         throw ClusterPathError.noLeader
+    }
+
+    /// Sends the request through each other member in turn until one gives an answer that is
+    /// not its own failure to route it; `nil` when none did.
+    private func relayAround(_ leaderURL: String, _ head: HTTPRequest, body: ByteBuffer) async -> ClusterForwarder.Answer? {
+        let members = coordinator.peers().filter { $0 != leaderURL }
+        guard !members.isEmpty else { return nil }
+        for member in members {
+            guard let answer = try? await forwarder.relay(head, body: body, through: member) else {
+                if Task.isCancelled { return nil }
+                continue
+            }
+            // not_leader or no_leader: that member could not route it either.
+            if answer.isNotLeader { continue }
+            metrics.recordForward(result: "relayed")
+            return answer
+        }
+        metrics.recordForward(result: "relay_failed")
+        return nil
     }
 
     /// How a forward ended.
