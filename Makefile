@@ -7,7 +7,7 @@ HOST        ?= 127.0.0.1
 PORT        ?= 8080
 APT_PACKAGES = libcurl4-openssl-dev libsqlite3-dev pkg-config
 
-.PHONY: package package-test page-check deps haproxy-deps build run test test-python flood-test clean bench bench-cluster cluster-demo nemesis bench-tools demo fuzz fuzz-api fuzz-api-quick soak browser-deps browser-test screenshots
+.PHONY: test-build nemesis-quick package package-test page-check deps haproxy-deps build run test test-python flood-test clean bench bench-cluster cluster-demo nemesis bench-tools demo fuzz fuzz-api fuzz-api-quick soak browser-deps browser-test screenshots
 
 ## deps: install the system packages the build needs, when any is missing
 deps:
@@ -29,20 +29,33 @@ build: deps
 run: build
 	.build/release/voxbridge-dispatch serve --host $(HOST) --port $(PORT) --db $(DB)
 
+## test-build: one optimized build of every target, tests included, compiled for testing (the
+## tests' @testable imports need -enable-testing), in .build-test so that the plain release build
+## of `make run` and `make package` in .build is never rebuilt by it. Every phase of `make test`
+## runs on it: the suite, the flood (which needs an optimized serve), the Python client's tests,
+## schemathesis and the browser. One build instead of a debug and a release one, each with its
+## own BoringSSL (docs/BENCHMARKS.md, "Where make test's time goes").
+TEST_SCRATCH = .build-test
+TEST_FLAGS   = -c release -Xswiftc -enable-testing --scratch-path $(TEST_SCRATCH)
+TEST_BIN     = $(TEST_SCRATCH)/release
+test-build: deps
+	$(SWIFT) build $(TEST_FLAGS) --build-tests
+
 ## test: the whole test suite with a private PostgreSQL server (scripts/with-postgres.sh installs
 ## Debian's postgresql when missing, starts it on a free loopback port, stops it afterwards); the
 ## suites that time the service run afterwards, one test at a time: several `serve` processes
-## against PostgreSQL (propagation latency, outage under 200 picks/s), the operator page's
-## event stream (an event at least every second), the ingress sync against Debian's HAProxy
-## (installed when missing; UP within 2 s) and the store's 100 ms bound. Run beside the rest of the suite on a 2-core
-## machine they would time the machine, not the service (CI once saw a 2.2 s gap between two
-## events). Then the 20,000-connection flood against a release build (flood-test), on its own
-## for the same reason; the Python client's tests against the debug binaries `swift test` built,
-## a short schemathesis pass against the built service, then the operator's page in a real browser.
+## against PostgreSQL (propagation latency, outage under 200 picks/s, the cluster's faults), the
+## operator page's event stream (an event at least every second), the ingress sync against
+## Debian's HAProxy (installed when missing; UP within 2 s) and the store's 100 ms bound. Run beside
+## the rest of the suite on a 2-core machine they would time the machine, not the service (CI once
+## saw a 2.2 s gap between two events). Then the 20,000-connection flood (flood-test), on its own
+## for the same reason; a 60-second nemesis with a fixed seed (nemesis-quick); the Python client's tests, a short schemathesis pass against the built
+## service, then the operator's page in a real browser.
 TIMED_TESTS = VoxBridgeDispatchTests\.(ClusterTests|ClusterLeaseTests|PostgresOutageTests|FleetEventStreamTests|FleetStateCommandTests)|IngressSyncTests\.IngressHAProxyTests|SettingsStoreTests\.PostgresSessionTimeoutTests
-test: deps haproxy-deps
-	scripts/with-postgres.sh sh -c '$(SWIFT) test --skip "$(TIMED_TESTS)" && $(SWIFT) test --skip-build --no-parallel --filter "$(TIMED_TESTS)"'
+test: deps haproxy-deps test-build
+	scripts/with-postgres.sh sh -c '$(SWIFT) test $(TEST_FLAGS) --skip-build --skip "$(TIMED_TESTS)" && $(SWIFT) test $(TEST_FLAGS) --skip-build --no-parallel --filter "$(TIMED_TESTS)"'
 	$(MAKE) flood-test
+	$(MAKE) nemesis-quick
 	$(MAKE) test-python
 	$(MAKE) fuzz-api-quick
 	$(MAKE) browser-test
@@ -70,16 +83,13 @@ package-test: package
 	$(SWIFT) build --product voxcore-sim
 	SWIFT=$(SWIFT) scripts/package-test.sh
 
-## flood-test: 20,000 slow and silent connections against a release build of the service under a
-## file limit of 4,096 (SlowClientTests.swift, `flood`): descriptors bounded and back to idle, the
-## fleet untouched, a well-behaved caller's picks all 200 with p99 under 10 ms. Part of `make test`.
-## Its own release build, not the tests': under the flood the caller's p99 was 204 ms on the debug
-## serve, 13.6 and 46.5 ms on a release serve built for testing (-enable-testing, which the tests'
-## @testable imports need), 2.1 and 3.0 ms on a plain release build (docs/BENCHMARKS.md).
-flood-test: deps
-	$(SWIFT) build -c release --product voxbridge-dispatch
-	$(SWIFT) build --build-tests
-	@out=$$(VOXBRIDGE_TEST_RELEASE_SERVE=$(CURDIR)/.build/release/voxbridge-dispatch $(SWIFT) test --skip-build --filter 'SlowClientTests/flood' 2>&1); \
+## flood-test: 20,000 slow and silent connections against the optimized serve of the test build
+## under a file limit of 4,096 (SlowClientTests.swift, `flood`): descriptors bounded and back to
+## idle, the fleet untouched, a well-behaved caller's picks all 200 with p99 under 10 ms; then the
+## file limit lowered under a held flood. Part of `make test`. (Under this flood the caller's p99
+## was 204 ms on a debug serve: docs/BENCHMARKS.md.)
+flood-test: test-build
+	@out=$$(VOXBRIDGE_TEST_RELEASE_SERVE=$(CURDIR)/$(TEST_BIN)/voxbridge-dispatch $(SWIFT) test $(TEST_FLAGS) --skip-build --filter 'SlowClientTests/flood' 2>&1); \
 	status=$$?; printf '%s\n' "$$out"; [ $$status -eq 0 ] || exit $$status; \
 	printf '%s\n' "$$out" | grep -q ' of 20000 connected' || { echo "error: the flood test did not run (renamed, or filtered out?)" >&2; exit 1; }
 
@@ -99,14 +109,13 @@ browser-deps: $(BROWSER_VENV_STAMP)
 	  [ "$$(id -u)" = "0" ] || { echo "error: chromium is missing: sudo apt-get install chromium" >&2; exit 1; }; \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
-## browser-test: the operator's page (GET /) in Chromium against the debug serve and voxcore-sim,
-## both started by the test on loopback; screenshots go to SCREENSHOTS (a temporary folder by default)
+## browser-test: the operator's page (GET /) in Chromium against the test build's serve and
+## voxcore-sim, both started by the test on loopback; screenshots go to SCREENSHOTS (a temporary
+## folder by default)
 SCREENSHOTS ?=
-browser-test: deps browser-deps haproxy-deps page-check
-	$(SWIFT) build --product voxbridge-dispatch
-	$(SWIFT) build --product voxcore-sim
-	scripts/with-postgres.sh sh -c '$(BROWSER_VENV)/bin/python Tests/Browser/operator_page_test.py --dispatch .build/debug/voxbridge-dispatch \
-	  --sim .build/debug/voxcore-sim --store "$$VOXBRIDGE_TEST_POSTGRES" $(if $(SCREENSHOTS),--screenshots $(SCREENSHOTS))'
+browser-test: deps browser-deps haproxy-deps page-check test-build
+	scripts/with-postgres.sh sh -c '$(BROWSER_VENV)/bin/python Tests/Browser/operator_page_test.py --dispatch $(TEST_BIN)/voxbridge-dispatch \
+	  --sim $(TEST_BIN)/voxcore-sim --store "$$VOXBRIDGE_TEST_POSTGRES" $(if $(SCREENSHOTS),--screenshots $(SCREENSHOTS))'
 
 ## page-check: the operator page's script parses (node --check, where node is installed; without
 ## node the browser test's own load is the check: a syntax error is a page error there)
@@ -119,9 +128,9 @@ page-check:
 screenshots:
 	$(MAKE) browser-test SCREENSHOTS=docs/screenshots
 
-## test-python: clients/python's unittest suite (stdlib only) against .build/debug's real serve and voxcore-sim
-test-python:
-	VOXBRIDGE_BIN_DIR=$(CURDIR)/.build/debug python3 -m unittest discover -s clients/python -p 'test_*.py' -v
+## test-python: clients/python's unittest suite (stdlib only) against the test build's real serve and voxcore-sim
+test-python: test-build
+	VOXBRIDGE_BIN_DIR=$(CURDIR)/$(TEST_BIN) python3 -m unittest discover -s clients/python -p 'test_*.py' -v
 
 ## bench: release-build the dispatcher, voxcore-sim and voxbridge-bench into $(BENCH_SCRATCH) and run every
 ## load scenario, ours and the naive picker side by side, then the rolling restart (the runbook's way
@@ -143,15 +152,25 @@ bench-cluster: bench-tools
 cluster-demo: bench-tools
 	scripts/with-postgres.sh sh -c '$(BENCH_SCRATCH)/release/voxbridge-bench --cluster failover --store "$$VOXBRIDGE_TEST_POSTGRES"'
 
-## nemesis: three instances (each reaching PostgreSQL through a proxy that can stall), 100 dialouts/s
-## through the client library on 16 sim servers × 64 workers, a list write every second, and a
-## seeded schedule of faults (a partition instance↔database, the database away for all, kill -9,
-## a pause longer than the lease, a follower killed while the database is away), each healed after
-## 1–6 s; then the checker's table. NEMESIS_SECONDS (default 300); SEED reproduces a schedule.
+## nemesis: three instances on a PostgreSQL of the bench's own (so that it may stop and start it;
+## as root), each behind a proxy that members and callers go through and reaching the database
+## through another; 100 dialouts/s through the client library on 16 sim servers × 64 workers, a list
+## write every second, and a seeded schedule of faults, one or two at once, each healed after 1–6 s:
+## partitions instance↔database, instance↔instances, instance↔callers, one-way follower→leader,
+## the database away or restarted, kill -9, a pause longer than the lease. Then the checker's table;
+## it exits non-zero when a target failed. NEMESIS_SECONDS (default 300); SEED reproduces a schedule.
 NEMESIS_SECONDS ?= 300
 SEED ?= $(shell date +%s)
 nemesis: bench-tools
-	scripts/with-postgres.sh sh -c 'SEED=$(SEED) $(BENCH_SCRATCH)/release/voxbridge-bench --cluster nemesis --duration $(NEMESIS_SECONDS) --store "$$VOXBRIDGE_TEST_POSTGRES"'
+	scripts/with-postgres.sh sh -c 'SEED=$(SEED) $(BENCH_SCRATCH)/release/voxbridge-bench --cluster nemesis --duration $(NEMESIS_SECONDS)'
+
+## nemesis-quick: the nemesis for 60 s with a fixed seed on the test build's binaries, its checker's
+## table and verdicts; part of `make test` (scripts/with-postgres.sh only installs PostgreSQL here
+## when missing: the nemesis runs a server of its own)
+NEMESIS_QUICK_SEED ?= 5
+nemesis-quick: test-build
+	scripts/with-postgres.sh sh -c 'SEED=$(NEMESIS_QUICK_SEED) $(TEST_BIN)/voxbridge-bench --cluster nemesis --duration 60 \
+	  --dispatcher $(TEST_BIN)/voxbridge-dispatch --sim $(TEST_BIN)/voxcore-sim'
 
 ## bench-tools: the release dispatcher, voxcore-sim and voxbridge-bench in $(BENCH_SCRATCH), for bench, demo and soak
 bench-tools: deps
@@ -196,9 +215,9 @@ fuzz-api: deps $(FUZZ_VENV_STAMP)
 	$(SWIFT) build --product voxbridge-dispatch
 	Fuzz/fuzz-api.sh .build/debug/voxbridge-dispatch $(FUZZ_VENV)/bin/st $(FUZZ_API_EXAMPLES)
 
-## fuzz-api-quick: the short schemathesis pass `make test` runs, on the debug build `swift test` made
-fuzz-api-quick: $(FUZZ_VENV_STAMP)
-	Fuzz/fuzz-api.sh .build/debug/voxbridge-dispatch $(FUZZ_VENV)/bin/st 25
+## fuzz-api-quick: the short schemathesis pass `make test` runs, on the test build's serve
+fuzz-api-quick: $(FUZZ_VENV_STAMP) test-build
+	Fuzz/fuzz-api.sh $(TEST_BIN)/voxbridge-dispatch $(FUZZ_VENV)/bin/st 25
 
 clean:
-	rm -rf .build .build-bench .build-perf .build-fuzz .build-package .build-package-test dist .venv-fuzz .venv-browser
+	rm -rf .build .build-test .build-bench .build-perf .build-fuzz .build-package .build-package-test dist .venv-fuzz .venv-browser
