@@ -106,7 +106,9 @@ extension ClusterBench {
             progress.note("[nemesis] \(at(began))  \(faults.map(\.description).joined(separator: " + ")) for \(String(format: "%.1f", length.seconds)) s")
             for fault in faults { try await cluster.inject(fault) }
             try await Task.sleep(for: length)
-            for fault in faults.reversed() { try await cluster.heal(fault) }
+            // The links and the database first: a killed instance started again before its
+            // store is back would exit at once (serve needs its store to start).
+            for fault in faults.sorted(by: { $0.process == nil && $1.process != nil }) { try await cluster.heal(fault) }
             let healed = ContinuousClock.now
             records.append(NemesisFaultRecord(faults: faults, start: began, end: healed))
             let quiet = Duration.milliseconds(Int64.random(in: 2_000...5_000, using: &random))

@@ -69,7 +69,7 @@ final class NemesisCluster: Sendable {
         switch fault {
         case .databaseLink(let index): databaseLinks[index].stall()
         case .databaseAway: databaseLinks.forEach { $0.stall() }
-        case .databaseRestart: try await offThread { try self.postgres.stop() }
+        case .databaseRestart: try await offThread { try self.postgres.crash() }
         case .peers(let index):
             for other in fronts.indices where other != index {
                 fronts[index].block(from: pid(other))

@@ -8,7 +8,7 @@ enum NemesisFault: Sendable, Equatable {
     case databaseLink(Int)
     /// Every instance's link to PostgreSQL stalls: the database is away for all.
     case databaseAway
-    /// PostgreSQL stopped (`pg_ctl stop -m fast`), started again at the heal.
+    /// PostgreSQL stopped as a crash would (`pg_ctl stop -m immediate`), started again at the heal.
     case databaseRestart
     /// One instance cut from the other instances, both ways; it still reaches PostgreSQL and
     /// the callers reach it.

@@ -45,6 +45,13 @@ public final class PrivatePostgresServer: @unchecked Sendable {
         try Self.run(["runuser", "-u", "postgres", "--", Self.binaries + "/pg_ctl", "-D", folder + "/data", "-m", "fast", "-w", "stop"])
     }
 
+    /// Stops the server as a crash would (`-m immediate`: no shutdown checkpoint, recovery from
+    /// the log at the next start; nothing committed is lost). Unlike `-m fast` it does not wait
+    /// for backends, which a client that stopped reading can hold in a write.
+    public func crash() throws {
+        try Self.run(["runuser", "-u", "postgres", "--", Self.binaries + "/pg_ctl", "-D", folder + "/data", "-m", "immediate", "-w", "stop"])
+    }
+
     deinit {
         try? stop()
         try? FileManager.default.removeItem(atPath: folder)
